@@ -1,0 +1,206 @@
+//! Single-precision GEMM: `C ← α·op(A)·op(B) + β·C`, row-major C.
+//!
+//! A packed, cache-blocked loop nest around one register-tiled micro-kernel
+//! (the GotoBLAS/BLIS structure):
+//!
+//! ```text
+//! LOOP 5  jc over N in steps of NC     B block of KC×NC reused by every row block
+//! LOOP 4  pc over K in steps of KC     pack B[pc.., jc..] into NR-wide panels
+//! LOOP 3  ic over M in steps of MC     pack A[ic.., pc..] into MR-tall panels
+//! LOOP 2  jr over the block's NR panels  (one B panel, kc×NR, stays in L1)
+//! LOOP 1  ir over the block's MR panels  micro-kernel: MR×NR tile of C
+//! ```
+//!
+//! Transposes are strided views ([`MatRef::t`]); packing absorbs the strides.
+//! Contract: when `β = 0` the old contents of C are never read.
+
+mod kernel;
+mod mat;
+mod naive;
+mod pack;
+
+pub use kernel::{MR, NR};
+pub use mat::{MatMut, MatRef};
+pub use naive::gemm_naive;
+
+use crate::simd::Lanes;
+use pack::{pack_a, pack_b};
+
+/// Depth of one packed block: an `KC × NR` B panel is 8 KiB, L1-resident.
+pub const KC: usize = 256;
+/// Rows of A per packed block: `MC × KC` floats (128 KiB) sit in L2.
+pub const MC: usize = 128;
+/// Columns of B per packed block.
+pub const NC: usize = 1024;
+
+/// Packing buffers, grown on demand and reused across calls so that hot loops
+/// (one GEMM per GRU time step) do not allocate.
+#[derive(Default, Debug)]
+pub struct GemmWorkspace {
+    packed_a: Vec<f32>,
+    packed_b: Vec<f32>,
+}
+
+impl GemmWorkspace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// B packed once, for a right-hand side multiplied many times (a GRU's
+/// recurrent kernel, once per time step).
+#[derive(Debug, Clone)]
+pub struct PackedB {
+    data: Vec<f32>,
+    k: usize,
+    n: usize,
+}
+
+impl PackedB {
+    /// Packs all of `b` in the block order [`gemm_packed`] consumes.
+    pub fn new(b: MatRef) -> Self {
+        let (k, n) = (b.rows(), b.cols());
+        let mut data = vec![0.0; n.div_ceil(NR) * NR * k];
+        let mut offset = 0;
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                let len = nc.div_ceil(NR) * NR * kc;
+                pack_b(&b, pc, kc, jc, nc, &mut data[offset..offset + len]);
+                offset += len;
+            }
+        }
+        PackedB { data, k, n }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.k
+    }
+
+    pub fn cols(&self) -> usize {
+        self.n
+    }
+}
+
+/// `C ← α·A·B + β·C` with `A: m×k`, `B: k×n`, `C: m×n`.
+///
+/// # Panics
+/// If the shapes disagree.
+pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut, ws: &mut GemmWorkspace) {
+    assert_eq!(a.cols(), b.rows(), "gemm: A is {}x{}, B is {}x{}", a.rows(), a.cols(), b.rows(), b.cols());
+    run(alpha, a, RightHandSide::Strided(b), beta, c, ws);
+}
+
+/// As [`gemm`], with B packed in advance by [`PackedB::new`].
+pub fn gemm_packed(alpha: f32, a: MatRef, b: &PackedB, beta: f32, c: MatMut, ws: &mut GemmWorkspace) {
+    assert_eq!(a.cols(), b.rows(), "gemm: A is {}x{}, B is {}x{}", a.rows(), a.cols(), b.rows(), b.cols());
+    run(alpha, a, RightHandSide::Packed(b), beta, c, ws);
+}
+
+enum RightHandSide<'a> {
+    Strided(MatRef<'a>),
+    Packed(&'a PackedB),
+}
+
+impl RightHandSide<'_> {
+    fn cols(&self) -> usize {
+        match self {
+            RightHandSide::Strided(b) => b.cols(),
+            RightHandSide::Packed(b) => b.cols(),
+        }
+    }
+}
+
+fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &mut GemmWorkspace) {
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    assert_eq!((c.rows(), c.cols()), (m, n), "gemm: C is {}x{}, expected {m}x{n}", c.rows(), c.cols());
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        scale(&mut c, beta);
+        return;
+    }
+    let ldc = c.row_stride();
+    let c_data = c.data_mut();
+    let mut packed_offset = 0;
+    // LOOP 5
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        // LOOP 4
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            let b_len = nc.div_ceil(NR) * NR * kc;
+            let b_block: &[f32] = match &b {
+                RightHandSide::Strided(b) => {
+                    grow(&mut ws.packed_b, b_len);
+                    pack_b(b, pc, kc, jc, nc, &mut ws.packed_b[..b_len]);
+                    &ws.packed_b[..b_len]
+                }
+                RightHandSide::Packed(b) => {
+                    let block = &b.data[packed_offset..packed_offset + b_len];
+                    packed_offset += b_len;
+                    block
+                }
+            };
+            let beta_block = if pc == 0 { beta } else { 1.0 };
+            // LOOP 3
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                let a_len = mc.div_ceil(MR) * MR * kc;
+                grow(&mut ws.packed_a, a_len);
+                pack_a(&a, ic, mc, pc, kc, &mut ws.packed_a[..a_len]);
+                let a_block = &ws.packed_a[..a_len];
+                // LOOP 2
+                for (jr, b_panel) in b_block.chunks_exact(kc * NR).enumerate() {
+                    let col = jc + jr * NR;
+                    let cols = NR.min(jc + nc - col);
+                    // LOOP 1
+                    for (ir, a_panel) in a_block.chunks_exact(kc * MR).enumerate() {
+                        let row = ic + ir * MR;
+                        let rows = MR.min(ic + mc - row);
+                        let tile_start = row * ldc + col;
+                        let tile_end = (row + rows - 1) * ldc + col + cols;
+                        let tile = &mut c_data[tile_start..tile_end];
+                        // SAFETY: the panels hold kc*MR and kc*NR floats
+                        // (chunks_exact), and `tile` spans exactly the
+                        // `rows × cols` floats at stride ldc that are written.
+                        unsafe {
+                            kernel::gemm_4x8::<Lanes>(
+                                kc,
+                                alpha,
+                                a_panel.as_ptr(),
+                                b_panel.as_ptr(),
+                                beta_block,
+                                tile.as_mut_ptr(),
+                                ldc,
+                                rows,
+                                cols,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn scale(c: &mut MatMut, beta: f32) {
+    let (rows, cols, ldc) = (c.rows(), c.cols(), c.row_stride());
+    let data = c.data_mut();
+    for r in 0..rows {
+        for v in &mut data[r * ldc..r * ldc + cols] {
+            *v = if beta == 0.0 { 0.0 } else { *v * beta };
+        }
+    }
+}
+
+fn grow(buffer: &mut Vec<f32>, len: usize) {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,589 @@
+//! The GRU layer over a whole batch of sequences: forward and backward
+//! through time, side by side.
+//!
+//! # Conventions (fixed once, here)
+//! Dimension letters: `B` batch, `T` time steps, `I` input features, `H` units.
+//! Gate order in every `3H` axis: **z (update), r (reset), h (candidate)**, the
+//! Keras / TensorFlow.js layout. Weights: `kernel [I, 3H]`, `recurrent
+//! [H, 3H]`, `bias [3H]` (`reset_after = false`) or `[2, 3H]` (`reset_after =
+//! true`: row 0 the input bias, row 1 the recurrent bias).
+//!
+//! With σ the recurrent activation (sigmoid by default) and φ the activation
+//! (tanh by default), one step from state `h` on input `x` is
+//!
+//! ```text
+//! z  = σ(x·W_z + h·U_z + b_z)
+//! r  = σ(x·W_r + h·U_r + b_r)
+//! h̃  = φ(x·W_h + (r⊙h)·U_h + b_h)               reset_after = false
+//! h̃  = φ(x·W_h + b_ih + r⊙(h·U_h + b_hh))        reset_after = true
+//! h' = z⊙h + (1 − z)⊙h̃
+//! ```
+//!
+//! `reset_after = false` is the equation of Cho et al. (2014), the seed text's
+//! form and TensorFlow.js' only one; `reset_after = true` is Keras 2+'s default
+//! and PyTorch's `nn.GRU`. The paper writes `h' = (1 − z)⊙h + z⊙h̃`: the same
+//! model with the update gate's weights and bias negated. Here, as in Keras
+//! and PyTorch, `z` means "keep the old state".
+//!
+//! With `go_backwards` the sequence is read from `t = T−1` down to 0 and the
+//! outputs come in processing order (Keras' behaviour): output step `s` is the
+//! state after reading input `T−1−s`.
+
+use crate::error::{expect_len, expect_positive, KernelError, KernelResult};
+use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
+use crate::ops::activation::Activation;
+use crate::ops::dense::column_sums;
+
+/// Sizes of one GRU call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GruShape {
+    pub batch: usize,
+    pub steps: usize,
+    pub input: usize,
+    pub units: usize,
+}
+
+/// The layer's options, with Keras' meaning.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GruOptions {
+    pub reset_after: bool,
+    pub go_backwards: bool,
+    /// Output every step's state `[B, T, H]`, or only the last `[B, H]`.
+    pub return_sequences: bool,
+    /// φ, applied to the candidate state (Keras: `activation`, default tanh).
+    pub activation: Activation,
+    /// σ, applied to the gates (Keras: `recurrent_activation`, default sigmoid).
+    pub recurrent_activation: Activation,
+}
+
+impl Default for GruOptions {
+    fn default() -> Self {
+        GruOptions {
+            reset_after: false,
+            go_backwards: false,
+            return_sequences: false,
+            activation: Activation::Tanh,
+            recurrent_activation: Activation::Sigmoid,
+        }
+    }
+}
+
+/// The layer's weights.
+#[derive(Clone, Copy, Debug)]
+pub struct GruParams<'a> {
+    /// `[I, 3H]`
+    pub kernel: &'a [f32],
+    /// `[H, 3H]`
+    pub recurrent_kernel: &'a [f32],
+    /// `[3H]`, or `[2, 3H]` with `reset_after`; `None` without bias.
+    pub bias: Option<&'a [f32]>,
+}
+
+/// Gradients of a GRU, written (not accumulated).
+pub struct GruGrads<'a> {
+    /// `[I, 3H]`
+    pub kernel: &'a mut [f32],
+    /// `[H, 3H]`
+    pub recurrent_kernel: &'a mut [f32],
+    /// Same shape as the bias.
+    pub bias: Option<&'a mut [f32]>,
+    /// `[B, T, I]`, when the input needs a gradient.
+    pub x: Option<&'a mut [f32]>,
+    /// `[B, H]`, when the initial state needs a gradient.
+    pub initial_state: Option<&'a mut [f32]>,
+}
+
+/// Floats of the cache a training forward fills for backward:
+/// states `[T + 1, B, H]` then gates `[T, B, 4H]` (z, r, h̃, and `r⊙h` or
+/// `h·U_h + b_hh`), both in processing order.
+pub fn gru_cache_len(shape: GruShape) -> Option<usize> {
+    let GruShape { batch, steps, units, .. } = shape;
+    let states = steps.checked_add(1)?.checked_mul(batch)?.checked_mul(units)?;
+    let gates = steps.checked_mul(batch)?.checked_mul(units)?.checked_mul(4)?;
+    states.checked_add(gates)
+}
+
+impl GruShape {
+    fn validate(&self, op: &'static str, options: &GruOptions, params: &GruParams) -> KernelResult<usize> {
+        let GruShape { batch, steps, input, units } = *self;
+        expect_positive(op, "batch", batch)?;
+        expect_positive(op, "steps", steps)?;
+        expect_positive(op, "input", input)?;
+        expect_positive(op, "units", units)?;
+        for (name, act) in [("activation", options.activation), ("recurrentActivation", options.recurrent_activation)] {
+            if !act.is_elementwise() {
+                return Err(KernelError::new(op, format!("`{name}` cannot be softmax in a GRU")));
+            }
+        }
+        expect_len(op, "kernel", params.kernel.len(), &[input, 3 * units])?;
+        expect_len(op, "recurrentKernel", params.recurrent_kernel.len(), &[units, 3 * units])?;
+        if let Some(bias) = params.bias {
+            expect_len(op, "bias", bias.len(), &self.bias_shape(options))?;
+        }
+        gru_cache_len(*self).ok_or_else(|| KernelError::new(op, "the cache size overflows"))
+    }
+
+    fn bias_shape(&self, options: &GruOptions) -> Vec<usize> {
+        if options.reset_after {
+            vec![2, 3 * self.units]
+        } else {
+            vec![3 * self.units]
+        }
+    }
+
+    fn output_shape(&self, options: &GruOptions) -> Vec<usize> {
+        if options.return_sequences {
+            vec![self.batch, self.steps, self.units]
+        } else {
+            vec![self.batch, self.units]
+        }
+    }
+
+    /// The input time step read at processing step `s`.
+    fn input_step(&self, options: &GruOptions, s: usize) -> usize {
+        if options.go_backwards {
+            self.steps - 1 - s
+        } else {
+            s
+        }
+    }
+}
+
+/// Forward over all `T` steps of all `B` sequences.
+///
+/// # Parameters
+/// - `x`: `[B, T, I]`
+/// - `initial_state`: `[B, H]`, or `None` for zeros
+/// - `output`: `[B, T, H]` with `return_sequences`, else `[B, H]`; written
+/// - `cache`: [`gru_cache_len`] floats to keep for [`gru_backward`], or `None`
+///   for inference
+#[allow(clippy::too_many_arguments)]
+pub fn gru_forward(
+    shape: GruShape,
+    options: &GruOptions,
+    params: &GruParams,
+    x: &[f32],
+    initial_state: Option<&[f32]>,
+    output: &mut [f32],
+    cache: Option<&mut [f32]>,
+    ws: &mut GemmWorkspace,
+) -> KernelResult<()> {
+    const OP: &str = "gru_forward";
+    let cache_len = shape.validate(OP, options, params)?;
+    let GruShape { batch, steps, input, units } = shape;
+    expect_len(OP, "x", x.len(), &[batch, steps, input])?;
+    if let Some(h0) = initial_state {
+        expect_len(OP, "initialState", h0.len(), &[batch, units])?;
+    }
+    expect_len(OP, "output", output.len(), &shape.output_shape(options))?;
+    if let Some(cache) = &cache {
+        if cache.len() != cache_len {
+            return Err(KernelError::new(OP, format!("`cache` has {} floats, expected {cache_len}", cache.len())));
+        }
+    }
+
+    let (h3, state_len) = (3 * units, batch * units);
+    let xw = input_projection(shape, params, x, ws);
+    let training = cache.is_some();
+
+    // States and gates live in the cache when training; inference keeps two
+    // state buffers and one step of gates.
+    let mut inference_buffers;
+    let (states, gates): (&mut [f32], &mut [f32]) = match cache {
+        Some(cache) => cache.split_at_mut((steps + 1) * state_len),
+        None => {
+            inference_buffers = vec![0.0f32; 2 * state_len + batch * 4 * units];
+            inference_buffers.split_at_mut(2 * state_len)
+        }
+    };
+    match initial_state {
+        Some(h0) => states[..state_len].copy_from_slice(h0),
+        None => states[..state_len].fill(0.0),
+    }
+
+    let recurrent = MatRef::row_major(params.recurrent_kernel, units, h3);
+    let recurrent_bias = if options.reset_after { params.bias.map(|b| &b[h3..]) } else { None };
+    let (packed_first, packed_candidate) = if options.reset_after {
+        (PackedB::new(recurrent), None)
+    } else {
+        (PackedB::new(recurrent.columns(0, 2 * units)), Some(PackedB::new(recurrent.columns(2 * units, units))))
+    };
+    let mut projection = vec![0.0f32; batch * h3];
+
+    for s in 0..steps {
+        let t = shape.input_step(options, s);
+        let (h_prev, h_next, gates_s) = if !training {
+            // Inference: ping-pong between the two state buffers.
+            let (a, b) = states.split_at_mut(state_len);
+            if s % 2 == 0 {
+                (&*a, b, &mut *gates)
+            } else {
+                (&*b, a, &mut *gates)
+            }
+        } else {
+            let (before, after) = states.split_at_mut((s + 1) * state_len);
+            let gate_block = &mut gates[s * batch * 4 * units..(s + 1) * batch * 4 * units];
+            (&before[s * state_len..], &mut after[..state_len], gate_block)
+        };
+        let step = Step { shape, options, xw: &xw, t };
+        if options.reset_after {
+            step.forward_reset_after(h_prev, h_next, gates_s, &packed_first, recurrent_bias, &mut projection, ws);
+        } else {
+            let candidate = packed_candidate.as_ref().expect("packed for reset_after = false");
+            step.forward_reset_before(h_prev, h_next, gates_s, &packed_first, candidate, &mut projection, ws);
+        }
+        if options.return_sequences {
+            for b in 0..batch {
+                let dst = (b * steps + s) * units;
+                output[dst..dst + units].copy_from_slice(&h_next[b * units..(b + 1) * units]);
+            }
+        }
+    }
+    if !options.return_sequences {
+        let last = if training { steps } else { steps % 2 };
+        output.copy_from_slice(&states[last * state_len..(last + 1) * state_len]);
+    }
+    Ok(())
+}
+
+/// `x·W + b_input` for every step at once: `[B·T, 3H]`, rows in input order.
+fn input_projection(shape: GruShape, params: &GruParams, x: &[f32], ws: &mut GemmWorkspace) -> Vec<f32> {
+    let GruShape { batch, steps, input, units } = shape;
+    let h3 = 3 * units;
+    let mut xw = vec![0.0f32; batch * steps * h3];
+    let beta = match params.bias {
+        Some(bias) => {
+            xw.chunks_exact_mut(h3).for_each(|row| row.copy_from_slice(&bias[..h3]));
+            1.0
+        }
+        None => 0.0,
+    };
+    gemm(
+        1.0,
+        MatRef::row_major(x, batch * steps, input),
+        MatRef::row_major(params.kernel, input, h3),
+        beta,
+        MatMut::row_major(&mut xw, batch * steps, h3),
+        ws,
+    );
+    xw
+}
+
+/// One time step's view of the shared inputs.
+struct Step<'a> {
+    shape: GruShape,
+    options: &'a GruOptions,
+    /// `[B·T, 3H]`, input order.
+    xw: &'a [f32],
+    /// Input time step of this processing step.
+    t: usize,
+}
+
+impl Step<'_> {
+    fn xw_row(&self, b: usize) -> &[f32] {
+        let h3 = 3 * self.shape.units;
+        let row = b * self.shape.steps + self.t;
+        &self.xw[row * h3..(row + 1) * h3]
+    }
+
+    /// # Parameters
+    /// - `h_prev`, `h_next`: `[B, H]`
+    /// - `gates`: `[B, 4H]` ← z, r, h̃, `h·U_h + b_hh`
+    /// - `packed`: all of `U`, `[H, 3H]`
+    /// - `projection`: scratch `[B, 3H]`
+    #[allow(clippy::too_many_arguments)]
+    fn forward_reset_after(
+        &self,
+        h_prev: &[f32],
+        h_next: &mut [f32],
+        gates: &mut [f32],
+        packed: &PackedB,
+        recurrent_bias: Option<&[f32]>,
+        projection: &mut [f32],
+        ws: &mut GemmWorkspace,
+    ) {
+        let GruShape { batch, units, .. } = self.shape;
+        let h3 = 3 * units;
+        let beta = match recurrent_bias {
+            Some(bias) => {
+                projection.chunks_exact_mut(h3).for_each(|row| row.copy_from_slice(bias));
+                1.0
+            }
+            None => 0.0,
+        };
+        gemm_packed(
+            1.0,
+            MatRef::row_major(h_prev, batch, units),
+            packed,
+            beta,
+            MatMut::row_major(projection, batch, h3),
+            ws,
+        );
+        for b in 0..batch {
+            let xw = self.xw_row(b);
+            let hu = &projection[b * h3..(b + 1) * h3];
+            let g = &mut gates[b * 4 * units..(b + 1) * 4 * units];
+            let (zr, rest) = g.split_at_mut(2 * units);
+            let (candidate, hu_h) = rest.split_at_mut(units);
+            zr.iter_mut().zip(&xw[..2 * units]).zip(&hu[..2 * units]).for_each(|((g, &a), &c)| *g = a + c);
+            self.options.recurrent_activation.forward(zr, units);
+            hu_h.copy_from_slice(&hu[2 * units..]);
+            let r = &zr[units..];
+            for j in 0..units {
+                candidate[j] = xw[2 * units + j] + r[j] * hu_h[j];
+            }
+            self.options.activation.forward(candidate, units);
+            blend(
+                &zr[..units],
+                candidate,
+                &h_prev[b * units..(b + 1) * units],
+                &mut h_next[b * units..(b + 1) * units],
+            );
+        }
+    }
+
+    /// As [`Self::forward_reset_after`], with `gates` ← z, r, h̃, `r⊙h`, and
+    /// `U` packed as its z|r columns and its h columns.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_reset_before(
+        &self,
+        h_prev: &[f32],
+        h_next: &mut [f32],
+        gates: &mut [f32],
+        packed_zr: &PackedB,
+        packed_h: &PackedB,
+        projection: &mut [f32],
+        ws: &mut GemmWorkspace,
+    ) {
+        let GruShape { batch, units, .. } = self.shape;
+        let (h2, h4) = (2 * units, 4 * units);
+        let (zr_proj, rest) = projection.split_at_mut(batch * h2);
+        gemm_packed(
+            1.0,
+            MatRef::row_major(h_prev, batch, units),
+            packed_zr,
+            0.0,
+            MatMut::row_major(zr_proj, batch, h2),
+            ws,
+        );
+        for b in 0..batch {
+            let xw = self.xw_row(b);
+            let g = &mut gates[b * h4..(b + 1) * h4];
+            let zr = &mut g[..h2];
+            zr.iter_mut().zip(&xw[..h2]).zip(&zr_proj[b * h2..(b + 1) * h2]).for_each(|((g, &a), &c)| *g = a + c);
+            self.options.recurrent_activation.forward(zr, units);
+            let h = &h_prev[b * units..(b + 1) * units];
+            for j in 0..units {
+                g[3 * units + j] = g[units + j] * h[j];
+            }
+        }
+        // (r⊙h)·U_h, reading r⊙h in place from the gates (row stride 4H).
+        let reset_state = MatRef::new(&gates[3 * units..], batch, units, h4, 1);
+        let h_proj = &mut rest[..batch * units];
+        gemm_packed(1.0, reset_state, packed_h, 0.0, MatMut::row_major(h_proj, batch, units), ws);
+        for b in 0..batch {
+            let xw = self.xw_row(b);
+            let g = &mut gates[b * h4..(b + 1) * h4];
+            let (z_r, rest) = g.split_at_mut(h2);
+            let candidate = &mut rest[..units];
+            for j in 0..units {
+                candidate[j] = xw[h2 + j] + h_proj[b * units + j];
+            }
+            self.options.activation.forward(candidate, units);
+            blend(
+                &z_r[..units],
+                candidate,
+                &h_prev[b * units..(b + 1) * units],
+                &mut h_next[b * units..(b + 1) * units],
+            );
+        }
+    }
+}
+
+/// `h' = z⊙h + (1 − z)⊙h̃`
+#[inline]
+fn blend(z: &[f32], candidate: &[f32], h_prev: &[f32], h_next: &mut [f32]) {
+    for j in 0..h_next.len() {
+        h_next[j] = z[j] * h_prev[j] + (1.0 - z[j]) * candidate[j];
+    }
+}
+
+/// Backward through time.
+///
+/// # Parameters
+/// - `x`: `[B, T, I]`, the forward input
+/// - `cache`: what [`gru_forward`] stored
+/// - `d_output`: ∂L/∂output, shaped like the forward output (`[B, T, H]` in
+///   processing order with `return_sequences`, else `[B, H]`)
+/// - `grads`: written
+#[allow(clippy::too_many_arguments)]
+pub fn gru_backward(
+    shape: GruShape,
+    options: &GruOptions,
+    params: &GruParams,
+    x: &[f32],
+    cache: &[f32],
+    d_output: &[f32],
+    grads: GruGrads,
+    ws: &mut GemmWorkspace,
+) -> KernelResult<()> {
+    const OP: &str = "gru_backward";
+    let cache_len = shape.validate(OP, options, params)?;
+    let GruShape { batch, steps, input, units } = shape;
+    expect_len(OP, "x", x.len(), &[batch, steps, input])?;
+    if cache.len() != cache_len {
+        return Err(KernelError::new(OP, format!("`cache` has {} floats, expected {cache_len}", cache.len())));
+    }
+    expect_len(OP, "dOutput", d_output.len(), &shape.output_shape(options))?;
+    expect_len(OP, "dKernel", grads.kernel.len(), &[input, 3 * units])?;
+    expect_len(OP, "dRecurrentKernel", grads.recurrent_kernel.len(), &[units, 3 * units])?;
+    match (&grads.bias, params.bias) {
+        (Some(db), Some(_)) => expect_len(OP, "dBias", db.len(), &shape.bias_shape(options))?,
+        (Some(_), None) => return Err(KernelError::new(OP, "`dBias` given for a layer without bias")),
+        _ => {}
+    }
+    if let Some(dx) = &grads.x {
+        expect_len(OP, "dX", dx.len(), &[batch, steps, input])?;
+    }
+    if let Some(dh0) = &grads.initial_state {
+        expect_len(OP, "dInitialState", dh0.len(), &[batch, units])?;
+    }
+
+    let (h2, h3, h4) = (2 * units, 3 * units, 4 * units);
+    let state_len = batch * units;
+    let (states, gates) = cache.split_at((steps + 1) * state_len);
+    let recurrent = MatRef::row_major(params.recurrent_kernel, units, h3);
+    // Per step: ∂L/∂h_prev gets (∂L/∂ recurrent projection)·Uᵀ.
+    let (packed_first_t, packed_candidate_t) = if options.reset_after {
+        (PackedB::new(recurrent.t()), None)
+    } else {
+        (PackedB::new(recurrent.columns(0, h2).t()), Some(PackedB::new(recurrent.columns(h2, units).t())))
+    };
+
+    // ∂L/∂(x·W + b_i) in input order [B·T, 3H], and ∂L/∂(recurrent
+    // projection) in processing order [T·B, 3H].
+    let mut d_xw = vec![0.0f32; batch * steps * h3];
+    let mut d_hu = vec![0.0f32; steps * batch * h3];
+    let mut dh = vec![0.0f32; state_len];
+    let mut dh_prev = vec![0.0f32; state_len];
+    let mut d_reset_state = vec![0.0f32; state_len];
+    if !options.return_sequences {
+        dh.copy_from_slice(d_output);
+    }
+    let (ract, act) = (options.recurrent_activation, options.activation);
+
+    for s in (0..steps).rev() {
+        let t = shape.input_step(options, s);
+        if options.return_sequences {
+            for b in 0..batch {
+                let src = (b * steps + s) * units;
+                dh[b * units..(b + 1) * units].iter_mut().zip(&d_output[src..src + units]).for_each(|(d, &g)| *d += g);
+            }
+        }
+        let h_prev = &states[s * state_len..(s + 1) * state_len];
+        let gates_s = &gates[s * batch * h4..(s + 1) * batch * h4];
+        let d_hu_s = &mut d_hu[s * batch * h3..(s + 1) * batch * h3];
+
+        // Through the blend and the activations: ∂ pre-activations of z and h̃.
+        for b in 0..batch {
+            let g = &gates_s[b * h4..(b + 1) * h4];
+            let (z, r, candidate, extra) = (&g[..units], &g[units..h2], &g[h2..h3], &g[h3..]);
+            let row = b * steps + t;
+            let d_xw_row = &mut d_xw[row * h3..(row + 1) * h3];
+            let d_hu_row = &mut d_hu_s[b * h3..(b + 1) * h3];
+            let hp = &h_prev[b * units..(b + 1) * units];
+            let dh_b = &dh[b * units..(b + 1) * units];
+            let dh_prev_b = &mut dh_prev[b * units..(b + 1) * units];
+            for j in 0..units {
+                d_xw_row[j] = dh_b[j] * (hp[j] - candidate[j]);
+                d_xw_row[h2 + j] = dh_b[j] * (1.0 - z[j]);
+                dh_prev_b[j] = dh_b[j] * z[j];
+            }
+            ract.backward(z, &mut d_xw_row[..units], units);
+            act.backward(candidate, &mut d_xw_row[h2..], units);
+            d_hu_row[..units].copy_from_slice(&d_xw_row[..units]);
+            if options.reset_after {
+                // a_h = x·W_h + b_ih + r⊙hu_h with hu_h = `extra`
+                for j in 0..units {
+                    let da_h = d_xw_row[h2 + j];
+                    d_xw_row[units + j] = da_h * extra[j];
+                    d_hu_row[h2 + j] = da_h * r[j];
+                }
+                ract.backward(r, &mut d_xw_row[units..h2], units);
+                d_hu_row[units..h2].copy_from_slice(&d_xw_row[units..h2]);
+            } else {
+                d_hu_row[h2..].copy_from_slice(&d_xw_row[h2..]);
+            }
+        }
+
+        if options.reset_after {
+            let d_hu_mat = MatRef::row_major(d_hu_s, batch, h3);
+            gemm_packed(1.0, d_hu_mat, &packed_first_t, 1.0, MatMut::row_major(&mut dh_prev, batch, units), ws);
+        } else {
+            // ∂L/∂(r⊙h) = ∂a_h·U_hᵀ, then through r and h.
+            let candidate_t = packed_candidate_t.as_ref().expect("packed for reset_after = false");
+            let d_candidate = MatRef::new(&d_hu_s[h2..], batch, units, h3, 1);
+            gemm_packed(1.0, d_candidate, candidate_t, 0.0, MatMut::row_major(&mut d_reset_state, batch, units), ws);
+            for b in 0..batch {
+                let r = &gates_s[b * h4 + units..b * h4 + h2];
+                let hp = &h_prev[b * units..(b + 1) * units];
+                let drh = &d_reset_state[b * units..(b + 1) * units];
+                let row = b * steps + t;
+                let d_r = &mut d_xw[row * h3 + units..row * h3 + h2];
+                for j in 0..units {
+                    d_r[j] = drh[j] * hp[j];
+                    dh_prev[b * units + j] += drh[j] * r[j];
+                }
+                ract.backward(r, d_r, units);
+                d_hu_s[b * h3 + units..b * h3 + h2].copy_from_slice(d_r);
+            }
+            let d_zr = MatRef::new(d_hu_s, batch, h2, h3, 1);
+            gemm_packed(1.0, d_zr, &packed_first_t, 1.0, MatMut::row_major(&mut dh_prev, batch, units), ws);
+        }
+        std::mem::swap(&mut dh, &mut dh_prev);
+    }
+
+    if let Some(dh0) = grads.initial_state {
+        dh0.copy_from_slice(&dh);
+    }
+    let d_xw_mat = MatRef::row_major(&d_xw, batch * steps, h3);
+    gemm(
+        1.0,
+        MatRef::row_major(x, batch * steps, input).t(),
+        d_xw_mat,
+        0.0,
+        MatMut::row_major(grads.kernel, input, h3),
+        ws,
+    );
+    if let Some(dx) = grads.x {
+        gemm(
+            1.0,
+            d_xw_mat,
+            MatRef::row_major(params.kernel, input, h3).t(),
+            0.0,
+            MatMut::row_major(dx, batch * steps, input),
+            ws,
+        );
+    }
+    // ∂U = Σ_s h_sᵀ·∂hu_s as one GEMM over all steps: states[0..T] is [T·B, H].
+    let all_prev_states = MatRef::row_major(&states[..steps * state_len], steps * batch, units);
+    let d_hu_mat = MatRef::row_major(&d_hu, steps * batch, h3);
+    let mut d_recurrent = MatMut::row_major(grads.recurrent_kernel, units, h3);
+    if options.reset_after {
+        gemm(1.0, all_prev_states.t(), d_hu_mat, 0.0, d_recurrent, ws);
+    } else {
+        gemm(1.0, all_prev_states.t(), d_hu_mat.columns(0, h2), 0.0, d_recurrent.columns(0, h2), ws);
+        let all_reset_states = MatRef::new(&gates[h3..], steps * batch, units, h4, 1);
+        gemm(1.0, all_reset_states.t(), d_hu_mat.columns(h2, units), 0.0, d_recurrent.columns(h2, units), ws);
+    }
+    if let Some(db) = grads.bias {
+        column_sums(&d_xw, h3, &mut db[..h3]);
+        if options.reset_after {
+            column_sums(&d_hu, h3, &mut db[h3..]);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! The GRU against a float64 reference written straight from the equations in
+//! the module docs, and its gradients against central differences of that
+//! reference.
+
+use super::*;
+use crate::testing::{assert_close, numeric_gradient, to_f64, TestRng};
+
+struct Reference<'a> {
+    shape: GruShape,
+    options: &'a GruOptions,
+}
+
+fn act64(act: Activation, x: f64) -> f64 {
+    match act {
+        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Activation::HardSigmoid => (0.2 * x + 0.5).clamp(0.0, 1.0),
+        Activation::Tanh => x.tanh(),
+        Activation::Relu => x.max(0.0),
+        Activation::Linear => x,
+        Activation::Softmax => unreachable!(),
+    }
+}
+
+impl Reference<'_> {
+    /// Forward in f64, one sequence element at a time.
+    fn forward(&self, kernel: &[f64], recurrent: &[f64], bias: &[f64], x: &[f64], h0: &[f64]) -> Vec<f64> {
+        let GruShape { batch, steps, input, units } = self.shape;
+        let o = self.options;
+        let h3 = 3 * units;
+        let mut out = Vec::new();
+        let mut last = Vec::new();
+        for b in 0..batch {
+            let mut h: Vec<f64> = h0[b * units..(b + 1) * units].to_vec();
+            let mut seq = Vec::new();
+            for s in 0..steps {
+                let t = if o.go_backwards { steps - 1 - s } else { s };
+                let xt = &x[(b * steps + t) * input..(b * steps + t + 1) * input];
+                let xw = |col: usize| bias[col] + (0..input).map(|i| xt[i] * kernel[i * h3 + col]).sum::<f64>();
+                let hu = |v: &[f64], col: usize| (0..units).map(|k| v[k] * recurrent[k * h3 + col]).sum::<f64>();
+                let recurrent_bias = |col: usize| if o.reset_after { bias[h3 + col] } else { 0.0 };
+                let z: Vec<f64> =
+                    (0..units).map(|j| act64(o.recurrent_activation, xw(j) + hu(&h, j) + recurrent_bias(j))).collect();
+                let r: Vec<f64> = (0..units)
+                    .map(|j| {
+                        act64(o.recurrent_activation, xw(units + j) + hu(&h, units + j) + recurrent_bias(units + j))
+                    })
+                    .collect();
+                let candidate: Vec<f64> = if o.reset_after {
+                    (0..units)
+                        .map(|j| {
+                            let col = 2 * units + j;
+                            act64(o.activation, xw(col) + r[j] * (hu(&h, col) + recurrent_bias(col)))
+                        })
+                        .collect()
+                } else {
+                    let rh: Vec<f64> = (0..units).map(|k| r[k] * h[k]).collect();
+                    (0..units).map(|j| act64(o.activation, xw(2 * units + j) + hu(&rh, 2 * units + j))).collect()
+                };
+                h = (0..units).map(|j| z[j] * h[j] + (1.0 - z[j]) * candidate[j]).collect();
+                seq.extend_from_slice(&h);
+            }
+            out.extend(seq);
+            last.extend(h);
+        }
+        if o.return_sequences {
+            out
+        } else {
+            last
+        }
+    }
+}
+
+fn check(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64) {
+    let GruShape { batch, steps, input, units } = shape;
+    let mut rng = TestRng::new(seed);
+    let kernel = rng.vec(input * 3 * units, -0.6, 0.6);
+    let recurrent = rng.vec(units * 3 * units, -0.6, 0.6);
+    let bias_len = if options.reset_after { 6 * units } else { 3 * units };
+    let bias = if use_bias { rng.vec(bias_len, -0.3, 0.3) } else { vec![0.0; bias_len] };
+    let x = rng.vec(batch * steps * input, -1.0, 1.0);
+    let h0 = rng.vec(batch * units, -0.5, 0.5);
+    let out_len = if options.return_sequences { batch * steps * units } else { batch * units };
+    let upstream = rng.vec(out_len, -1.0, 1.0);
+    let params = GruParams { kernel: &kernel, recurrent_kernel: &recurrent, bias: use_bias.then_some(&bias[..]) };
+    let mut ws = GemmWorkspace::new();
+
+    let mut cache = vec![f32::NAN; gru_cache_len(shape).unwrap()];
+    let mut out = vec![0.0; out_len];
+    gru_forward(shape, &options, &params, &x, Some(&h0), &mut out, Some(&mut cache), &mut ws).unwrap();
+    let mut out_inference = vec![0.0; out_len];
+    gru_forward(shape, &options, &params, &x, Some(&h0), &mut out_inference, None, &mut ws).unwrap();
+    assert_eq!(out, out_inference, "training and inference forwards differ");
+
+    let reference = Reference { shape, options: &options };
+    let (k64, u64_, b64, x64, h064) = (to_f64(&kernel), to_f64(&recurrent), to_f64(&bias), to_f64(&x), to_f64(&h0));
+    let what = format!("{shape:?} {options:?} bias={use_bias}");
+    assert_close(&format!("{what} forward"), &out, &reference.forward(&k64, &u64_, &b64, &x64, &h064), 1e-5, 1e-5);
+
+    let mut dk = vec![0.0; kernel.len()];
+    let mut du = vec![0.0; recurrent.len()];
+    let mut db = vec![0.0; bias.len()];
+    let mut dx = vec![0.0; x.len()];
+    let mut dh0 = vec![0.0; h0.len()];
+    let grads = GruGrads {
+        kernel: &mut dk,
+        recurrent_kernel: &mut du,
+        bias: use_bias.then_some(&mut db[..]),
+        x: Some(&mut dx),
+        initial_state: Some(&mut dh0),
+    };
+    gru_backward(shape, &options, &params, &x, &cache, &upstream, grads, &mut ws).unwrap();
+
+    let loss = |out: Vec<f64>| out.iter().zip(&upstream).map(|(o, &u)| o * f64::from(u)).sum::<f64>();
+    let h = 1e-6;
+    let (abs, rel) = (1e-4, 1e-3);
+    let num = numeric_gradient(&k64, h, |p| loss(reference.forward(p, &u64_, &b64, &x64, &h064)));
+    assert_close(&format!("{what} dKernel"), &dk, &num, abs, rel);
+    let num = numeric_gradient(&u64_, h, |p| loss(reference.forward(&k64, p, &b64, &x64, &h064)));
+    assert_close(&format!("{what} dRecurrentKernel"), &du, &num, abs, rel);
+    if use_bias {
+        let num = numeric_gradient(&b64, h, |p| loss(reference.forward(&k64, &u64_, p, &x64, &h064)));
+        assert_close(&format!("{what} dBias"), &db, &num, abs, rel);
+    }
+    let num = numeric_gradient(&x64, h, |p| loss(reference.forward(&k64, &u64_, &b64, p, &h064)));
+    assert_close(&format!("{what} dX"), &dx, &num, abs, rel);
+    let num = numeric_gradient(&h064, h, |p| loss(reference.forward(&k64, &u64_, &b64, &x64, p)));
+    assert_close(&format!("{what} dInitialState"), &dh0, &num, abs, rel);
+}
+
+#[test]
+fn every_option_against_reference_and_finite_differences() {
+    let shapes = [
+        GruShape { batch: 2, steps: 4, input: 3, units: 5 },
+        GruShape { batch: 1, steps: 1, input: 1, units: 1 },
+        GruShape { batch: 3, steps: 6, input: 2, units: 9 },
+    ];
+    let mut seed = 0;
+    for shape in shapes {
+        for reset_after in [false, true] {
+            for go_backwards in [false, true] {
+                for return_sequences in [false, true] {
+                    seed += 1;
+                    let options = GruOptions { reset_after, go_backwards, return_sequences, ..GruOptions::default() };
+                    check(shape, options, true, seed);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn other_activations_and_no_bias() {
+    let shape = GruShape { batch: 2, steps: 5, input: 3, units: 4 };
+    for (seed, reset_after) in [(50, false), (51, true)] {
+        let options = GruOptions {
+            reset_after,
+            return_sequences: true,
+            recurrent_activation: Activation::HardSigmoid,
+            activation: Activation::Tanh,
+            ..GruOptions::default()
+        };
+        check(shape, options, true, seed);
+        let options = GruOptions { reset_after, activation: Activation::Linear, ..GruOptions::default() };
+        check(shape, options, false, seed + 10);
+    }
+}
+
+#[test]
+fn wider_than_one_micro_tile() {
+    // Units and batch past MR/NR and with ragged edges, so every GEMM path runs.
+    let shape = GruShape { batch: 5, steps: 3, input: 7, units: 11 };
+    check(shape, GruOptions { reset_after: true, return_sequences: true, ..GruOptions::default() }, true, 77);
+    check(shape, GruOptions { go_backwards: true, ..GruOptions::default() }, true, 78);
+}
+
+#[test]
+fn zero_state_is_the_default() {
+    let shape = GruShape { batch: 2, steps: 3, input: 2, units: 3 };
+    let options = GruOptions::default();
+    let mut rng = TestRng::new(9);
+    let (k, u, x) = (rng.vec(18, -1.0, 1.0), rng.vec(27, -1.0, 1.0), rng.vec(12, -1.0, 1.0));
+    let params = GruParams { kernel: &k, recurrent_kernel: &u, bias: None };
+    let (mut a, mut b) = (vec![0.0; 6], vec![0.0; 6]);
+    let mut ws = GemmWorkspace::new();
+    gru_forward(shape, &options, &params, &x, None, &mut a, None, &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, Some(&[0.0; 6]), &mut b, None, &mut ws).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn errors_name_the_argument() {
+    let shape = GruShape { batch: 2, steps: 3, input: 2, units: 3 };
+    let options = GruOptions { reset_after: true, ..GruOptions::default() };
+    let (k, u, bias) = (vec![0.0; 18], vec![0.0; 27], vec![0.0; 9]);
+    let params = GruParams { kernel: &k, recurrent_kernel: &u, bias: Some(&bias) };
+    let mut out = vec![0.0; 6];
+    let err =
+        gru_forward(shape, &options, &params, &[0.0; 12], None, &mut out, None, &mut GemmWorkspace::new()).unwrap_err();
+    assert_eq!(err.to_string(), "gru_forward: `bias` has 9 floats, expected 18 for shape [2, 9]");
+    let shape0 = GruShape { steps: 0, ..shape };
+    let err = gru_forward(shape0, &options, &params, &[], None, &mut out, None, &mut GemmWorkspace::new()).unwrap_err();
+    assert_eq!(err.to_string(), "gru_forward: `steps` must be at least 1, got 0");
+}

@@ -1,0 +1,6 @@
+//! Layers and losses, each with its forward and backward side by side.
+
+pub mod activation;
+pub mod dense;
+pub mod gru;
+pub mod loss;

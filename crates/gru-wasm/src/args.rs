@@ -1,0 +1,67 @@
+//! Turns the pointers of one call into slices, after checking each against
+//! the allocation table and against the call's other arguments (no output may
+//! alias another argument).
+
+use crate::registry;
+use wasm_bindgen::JsError;
+
+pub struct Args {
+    op: &'static str,
+    /// (offset, name, written)
+    seen: Vec<(u32, &'static str, bool)>,
+}
+
+impl Args {
+    pub fn new(op: &'static str) -> Self {
+        Args { op, seen: Vec::with_capacity(12) }
+    }
+
+    fn claim(&mut self, name: &'static str, offset: u32, written: bool) -> Result<usize, JsError> {
+        let len = registry::length(offset).ok_or_else(|| {
+            JsError::new(&format!(
+                "{}: `{name}` (offset {offset}) is not a live tensor: disposed, or never allocated by this kernel",
+                self.op
+            ))
+        })?;
+        if let Some(&(_, other, other_written)) = self.seen.iter().find(|(o, _, _)| *o == offset) {
+            if written || other_written {
+                return Err(JsError::new(&format!(
+                    "{}: `{name}` and `{other}` are the same tensor, but one of them is written",
+                    self.op
+                )));
+            }
+        }
+        self.seen.push((offset, name, written));
+        Ok(len as usize)
+    }
+
+    /// A tensor read by the call.
+    pub fn read(&mut self, name: &'static str, offset: u32) -> Result<&'static [f32], JsError> {
+        let len = self.claim(name, offset, false)?;
+        // SAFETY: the table says `len` floats at `offset` are allocated, live
+        // and 16-byte aligned; nothing this call writes aliases them.
+        Ok(unsafe { std::slice::from_raw_parts(offset as usize as *const f32, len) })
+    }
+
+    /// A tensor written by the call.
+    // The slice comes from the kernel's memory, not from `name`.
+    #[allow(clippy::mut_from_ref)]
+    pub fn write(&mut self, name: &'static str, offset: u32) -> Result<&'static mut [f32], JsError> {
+        let len = self.claim(name, offset, true)?;
+        // SAFETY: as in `read`, and no other argument of this call is this
+        // tensor, so the mutable borrow is unique.
+        Ok(unsafe { std::slice::from_raw_parts_mut(offset as usize as *mut f32, len) })
+    }
+
+    pub fn read_opt(&mut self, name: &'static str, offset: Option<u32>) -> Result<Option<&'static [f32]>, JsError> {
+        offset.map(|o| self.read(name, o)).transpose()
+    }
+
+    pub fn write_opt(
+        &mut self,
+        name: &'static str,
+        offset: Option<u32>,
+    ) -> Result<Option<&'static mut [f32]>, JsError> {
+        offset.map(|o| self.write(name, o)).transpose()
+    }
+}

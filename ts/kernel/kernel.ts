@@ -1,0 +1,269 @@
+/**
+ * The kernel as TypeScript sees it: allocations in the WebAssembly memory and
+ * the maths entry points, each one synchronous call into Rust. Every argument
+ * is checked on the Rust side against the table of live allocations; a bad
+ * one throws an `Error` naming the operation and the argument.
+ */
+import { type KernelFlavour, type KernelGlue, loadGlue } from './load.js';
+import {
+  type Activation,
+  DEFAULT_GRU_CONFIG,
+  type DenseDims,
+  type GruConfig,
+  type GruDims,
+  type GruWeights,
+  type LossName,
+  type Ptr,
+} from './types.js';
+
+export class Kernel {
+  private constructor(
+    private readonly glue: KernelGlue,
+    readonly flavour: KernelFlavour,
+  ) {}
+
+  /** Loads a build: `auto` picks `threads` where shared memory is allowed. */
+  static async load(flavour: KernelFlavour | 'auto' = 'auto'): Promise<Kernel> {
+    const loaded = await loadGlue(flavour);
+    return new Kernel(loaded.glue, loaded.flavour);
+  }
+
+  /** The kernel's memory (a SharedArrayBuffer in the `threads` build). */
+  get memory(): WebAssembly.Memory {
+    return this.glue.kernelMemory() as WebAssembly.Memory;
+  }
+
+  /** Allocates `length` zeroed floats. */
+  alloc(length: number): Ptr {
+    checkCount('alloc', 'length', length);
+    return this.glue.allocF32(length);
+  }
+
+  /** Allocates and fills from `values`. */
+  upload(values: ArrayLike<number>): Ptr {
+    const ptr = this.alloc(values.length);
+    this.view(ptr).set(values);
+    return ptr;
+  }
+
+  /** A copy of an allocation's values. */
+  download(ptr: Ptr): Float32Array {
+    return this.view(ptr).slice();
+  }
+
+  /**
+   * A live view of an allocation. Rebuilt on each call: growing the memory
+   * replaces its buffer, which detaches (or leaves short) older views.
+   */
+  view(ptr: Ptr): Float32Array {
+    const length = this.glue.lengthF32(ptr);
+    if (length === undefined) {
+      throw new Error(`view: offset ${ptr} is not a live tensor (disposed?)`);
+    }
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  /** Floats in a live allocation, or `undefined`. */
+  lengthOf(ptr: Ptr): number | undefined {
+    return this.glue.lengthF32(ptr);
+  }
+
+  free(ptr: Ptr): void {
+    this.glue.freeF32(ptr);
+  }
+
+  /** Bytes and count of live allocations: what a leak test watches. */
+  live(): { bytes: number; tensors: number } {
+    return { bytes: this.glue.liveBytes(), tensors: this.glue.liveTensors() };
+  }
+
+  /** `C ← α·op(A)·op(B) + β·C`, row-major; `op(A)` is `m × k`, `op(B)` `k × n`. */
+  gemm(
+    spec: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; alpha?: number; beta?: number },
+    buffers: { a: Ptr; b: Ptr; c: Ptr },
+  ): void {
+    const { m, n, k, transA = false, transB = false, alpha = 1, beta = 0 } = spec;
+    checkDims('gemm', { m, n, k }, true);
+    this.glue.gemm(transA, transB, m, n, k, alpha, buffers.a, buffers.b, beta, buffers.c);
+  }
+
+  /** Floats of the cache a training forward keeps for backward. */
+  gruCacheLength(dims: GruDims): number {
+    checkDims('gruCacheLength', { ...dims });
+    return this.glue.gruCacheLength(dims.batch, dims.steps, dims.input, dims.units);
+  }
+
+  /**
+   * GRU forward over all steps of the batch, in one call.
+   * `x [B,T,I]`, `initialState [B,H]` (zeros when absent), `output [B,T,H]`
+   * with `returnSequences` else `[B,H]`; `cache` (training) of
+   * {@link gruCacheLength} floats.
+   */
+  gruForward(
+    dims: GruDims,
+    config: Partial<GruConfig>,
+    buffers: GruWeights & { x: Ptr; initialState?: Ptr | undefined; output: Ptr; cache?: Ptr | undefined },
+  ): void {
+    const c = { ...DEFAULT_GRU_CONFIG, ...config };
+    checkDims('gruForward', { ...dims });
+    this.glue.gruForward(
+      dims.batch,
+      dims.steps,
+      dims.input,
+      dims.units,
+      c.resetAfter,
+      c.goBackwards,
+      c.returnSequences,
+      c.activation,
+      c.recurrentActivation,
+      buffers.x,
+      buffers.kernel,
+      buffers.recurrentKernel,
+      buffers.bias,
+      buffers.initialState,
+      buffers.output,
+      buffers.cache,
+    );
+  }
+
+  /**
+   * GRU backward through time from a forward's `cache`. `dOutput` is shaped
+   * like the forward's output. Gradients are written, not accumulated.
+   */
+  gruBackward(
+    dims: GruDims,
+    config: Partial<GruConfig>,
+    buffers: GruWeights & {
+      x: Ptr;
+      cache: Ptr;
+      dOutput: Ptr;
+      dKernel: Ptr;
+      dRecurrentKernel: Ptr;
+      dBias?: Ptr | undefined;
+      dX?: Ptr | undefined;
+      dInitialState?: Ptr | undefined;
+    },
+  ): void {
+    const c = { ...DEFAULT_GRU_CONFIG, ...config };
+    checkDims('gruBackward', { ...dims });
+    this.glue.gruBackward(
+      dims.batch,
+      dims.steps,
+      dims.input,
+      dims.units,
+      c.resetAfter,
+      c.goBackwards,
+      c.returnSequences,
+      c.activation,
+      c.recurrentActivation,
+      buffers.x,
+      buffers.kernel,
+      buffers.recurrentKernel,
+      buffers.bias,
+      buffers.cache,
+      buffers.dOutput,
+      buffers.dKernel,
+      buffers.dRecurrentKernel,
+      buffers.dBias,
+      buffers.dX,
+      buffers.dInitialState,
+    );
+  }
+
+  /** `y = act(x·W + b)`: `x [rows,I]`, `kernel [I,U]`, `bias [U]`, `y [rows,U]`. */
+  denseForward(
+    dims: DenseDims,
+    activation: Activation,
+    buffers: { x: Ptr; kernel: Ptr; bias?: Ptr | undefined; y: Ptr },
+  ): void {
+    checkDims('denseForward', { ...dims });
+    this.glue.denseForward(
+      dims.rows,
+      dims.input,
+      dims.units,
+      activation,
+      buffers.x,
+      buffers.kernel,
+      buffers.bias,
+      buffers.y,
+    );
+  }
+
+  /** Dense backward from the forward's input `x` and output `y`. */
+  denseBackward(
+    dims: DenseDims,
+    activation: Activation,
+    buffers: {
+      x: Ptr;
+      kernel: Ptr;
+      y: Ptr;
+      dy: Ptr;
+      dKernel: Ptr;
+      dBias?: Ptr | undefined;
+      dX?: Ptr | undefined;
+    },
+  ): void {
+    checkDims('denseBackward', { ...dims });
+    this.glue.denseBackward(
+      dims.rows,
+      dims.input,
+      dims.units,
+      activation,
+      buffers.x,
+      buffers.kernel,
+      buffers.y,
+      buffers.dy,
+      buffers.dKernel,
+      buffers.dBias,
+      buffers.dX,
+    );
+  }
+
+  /** Applies an activation in place, over rows of `width` values. */
+  activationForward(activation: Activation, values: Ptr, width: number): void {
+    this.glue.activationForward(activation, values, width);
+  }
+
+  /** ∂L/∂output → ∂L/∂input in place, from the forward's output. */
+  activationBackward(activation: Activation, output: Ptr, grad: Ptr, width: number): void {
+    this.glue.activationBackward(activation, output, grad, width);
+  }
+
+  /**
+   * Mean loss over `samples` rows of `width` predictions (Keras' reduction);
+   * with `grad`, also writes ∂loss/∂predictions there.
+   */
+  loss(
+    name: LossName,
+    spec: { samples: number; width: number; fromLogits?: boolean },
+    buffers: { predictions: Ptr; targets: Ptr; sampleWeights?: Ptr | undefined; grad?: Ptr | undefined },
+  ): number {
+    checkDims('loss', { samples: spec.samples, width: spec.width });
+    return this.glue.lossForwardBackward(
+      name,
+      spec.fromLogits ?? false,
+      spec.samples,
+      spec.width,
+      buffers.predictions,
+      buffers.targets,
+      buffers.sampleWeights,
+      buffers.grad,
+    );
+  }
+}
+
+const U32_MAX = 0xffff_ffff;
+
+function checkCount(op: string, name: string, value: number, allowZero = true): void {
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > U32_MAX) {
+    throw new Error(`${op}: \`${name}\` must be an integer ${allowZero ? '≥ 0' : '≥ 1'}, got ${value}`);
+  }
+}
+
+/**
+ * Dimensions cross into wasm as u32, where JavaScript would silently wrap
+ * -1 or 2.5; reject those here.
+ */
+function checkDims(op: string, dims: Record<string, number>, allowZero = false): void {
+  for (const [name, value] of Object.entries(dims)) checkCount(op, name, value, allowZero);
+}

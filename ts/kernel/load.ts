@@ -1,0 +1,75 @@
+/**
+ * Finds and instantiates one of the two kernel builds:
+ * - `threads`: SIMD128 + atomics over a shared `WebAssembly.Memory`, where
+ *   shared memory is allowed (Node; pages that are `crossOriginIsolated`);
+ * - `simd`: SIMD128 on one thread, everywhere else (a quiet fallback).
+ * Runtimes without WebAssembly SIMD get a clear error.
+ */
+import { simd as simdSupported, threads as threadsFeature } from 'wasm-feature-detect';
+import type * as SimdGlue from '../../wasm/simd/gru_wasm.js';
+
+export type KernelFlavour = 'simd' | 'threads';
+
+/** What both builds' bindings offer (their init functions differ in detail). */
+export type KernelGlue = Omit<typeof SimdGlue, 'default' | 'initSync'> & {
+  default(init: { module_or_path: Uint8Array | URL }): Promise<unknown>;
+};
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** Whether this runtime may run the threaded build. */
+export async function threadsAvailable(): Promise<boolean> {
+  if (typeof SharedArrayBuffer === 'undefined' || !(await threadsFeature())) return false;
+  return isNode || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/** The build `auto` chooses here. */
+export async function defaultFlavour(): Promise<KernelFlavour> {
+  return (await threadsAvailable()) ? 'threads' : 'simd';
+}
+
+export interface LoadedGlue {
+  glue: KernelGlue;
+  flavour: KernelFlavour;
+}
+
+/**
+ * Imports and instantiates a build. Each build's bindings are a module with
+ * one instance per JavaScript realm, so loading the same flavour twice
+ * returns the same instance.
+ */
+export async function loadGlue(flavour: KernelFlavour | 'auto' = 'auto'): Promise<LoadedGlue> {
+  if (!(await simdSupported())) {
+    throw new Error(
+      'gru-wasm needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+); this runtime lacks it',
+    );
+  }
+  const chosen = flavour === 'auto' ? await defaultFlavour() : flavour;
+  if (chosen === 'threads' && !(await threadsAvailable())) {
+    throw new Error(
+      "the 'threads' kernel needs shared memory: SharedArrayBuffer and, in browsers, a crossOriginIsolated page (COOP/COEP headers)",
+    );
+  }
+  // Literal URLs and imports, one per build, so bundlers can see and copy them.
+  let glue: KernelGlue;
+  let url: URL;
+  if (chosen === 'threads') {
+    glue = await import('../../wasm/threads/gru_wasm.js');
+    url = new URL('../../wasm/threads/gru_wasm_bg.wasm', import.meta.url);
+  } else {
+    glue = await import('../../wasm/simd/gru_wasm.js');
+    url = new URL('../../wasm/simd/gru_wasm_bg.wasm', import.meta.url);
+  }
+  const source = isNode ? await readNodeFile(url) : url;
+  await glue.default({ module_or_path: source });
+  return { glue, flavour: chosen };
+}
+
+async function readNodeFile(url: URL): Promise<Uint8Array> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(url);
+  } catch (cause) {
+    throw new Error(`cannot read the kernel ${url.pathname}: run \`npm run build\` first`, { cause });
+  }
+}

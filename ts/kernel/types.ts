@@ -1,0 +1,71 @@
+/** Names and option records shared by the kernel's callers. */
+
+/** Element-wise activations, and softmax over the last axis (dense only). */
+export type Activation = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'hardSigmoid' | 'softmax';
+
+export type LossName =
+  | 'binaryCrossentropy'
+  | 'categoricalCrossentropy'
+  | 'sparseCategoricalCrossentropy'
+  | 'meanSquaredError'
+  | 'meanAbsoluteError';
+
+/** Byte offset of a live kernel allocation of `float32` values. */
+export type Ptr = number;
+
+/** `B` sequences of `T` steps of `I` features into `H` units. */
+export interface GruDims {
+  batch: number;
+  steps: number;
+  input: number;
+  units: number;
+}
+
+/**
+ * A GRU's options, with Keras' meaning. Gate order z | r | h; the state update
+ * is `h' = z⊙h + (1 − z)⊙h̃` (Keras, PyTorch). Cho et al. write
+ * `h' = (1 − z)⊙h + z⊙h̃`: the same model with the update gate negated.
+ */
+export interface GruConfig {
+  /**
+   * `false`: `h̃ = φ(x·W_h + (r⊙h)·U_h + b)`, the paper's form and the only one
+   * TensorFlow.js has. `true`: `h̃ = φ(x·W_h + b_ih + r⊙(h·U_h + b_hh))`, Keras
+   * 2+'s default and PyTorch's; the bias is then `[2, 3H]`.
+   */
+  resetAfter: boolean;
+  /** Read the sequence from its end; outputs come in processing order. */
+  goBackwards: boolean;
+  /** Output every step's state `[B, T, H]`, not only the last `[B, H]`. */
+  returnSequences: boolean;
+  /** φ, on the candidate state (Keras' default tanh). */
+  activation: Activation;
+  /**
+   * σ, on the gates. Keras 2+ defaults to sigmoid; TensorFlow.js to
+   * hardSigmoid (`clamp(0.2·x + 0.5, 0, 1)`).
+   */
+  recurrentActivation: Activation;
+}
+
+export const DEFAULT_GRU_CONFIG: Readonly<GruConfig> = Object.freeze({
+  resetAfter: false,
+  goBackwards: false,
+  returnSequences: false,
+  activation: 'tanh',
+  recurrentActivation: 'sigmoid',
+});
+
+export interface GruWeights {
+  /** `[I, 3H]` */
+  kernel: Ptr;
+  /** `[H, 3H]` */
+  recurrentKernel: Ptr;
+  /** `[3H]`, or `[2, 3H]` with `resetAfter`; absent without bias. */
+  bias?: Ptr | undefined;
+}
+
+export interface DenseDims {
+  /** `B`, or `B·T` for a sequence input. */
+  rows: number;
+  input: number;
+  units: number;
+}
