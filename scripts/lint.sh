@@ -8,4 +8,5 @@ source scripts/env.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 npx tsc --noEmit
+npx tsc --noEmit -p bench
 npx biome ci .

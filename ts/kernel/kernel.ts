@@ -79,7 +79,15 @@ export class Kernel {
 
   /** `C ← α·op(A)·op(B) + β·C`, row-major; `op(A)` is `m × k`, `op(B)` `k × n`. */
   gemm(
-    spec: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; alpha?: number; beta?: number },
+    spec: {
+      m: number;
+      n: number;
+      k: number;
+      transA?: boolean;
+      transB?: boolean;
+      alpha?: number;
+      beta?: number;
+    },
     buffers: { a: Ptr; b: Ptr; c: Ptr },
   ): void {
     const { m, n, k, transA = false, transB = false, alpha = 1, beta = 0 } = spec;

@@ -1,0 +1,36 @@
+/** Timing helpers: warm-up, repetitions, median and spread. */
+
+export interface Timing {
+  /** Milliseconds per repetition, sorted. */
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function time(body: () => void, options: { warmup: number; reps: number }): Timing {
+  for (let i = 0; i < options.warmup; i++) body();
+  const samples: number[] = [];
+  for (let i = 0; i < options.reps; i++) {
+    const start = performance.now();
+    body();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  const mid = samples.length >> 1;
+  const median =
+    samples.length % 2
+      ? (samples[mid] as number)
+      : ((samples[mid - 1] as number) + (samples[mid] as number)) / 2;
+  return { samples, median, min: samples[0] as number, max: samples[samples.length - 1] as number };
+}
+
+/** A markdown table with right-aligned number columns. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, c) => cell.padStart(widths[c] as number)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => `${'-'.repeat(w + 1)}:`).join('|')}|`, ...rows.map(line)].join(
+    '\n',
+  );
+}
