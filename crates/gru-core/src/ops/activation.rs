@@ -3,6 +3,7 @@
 //! so layers keep outputs, not pre-activations, for backward).
 
 use crate::error::{KernelError, KernelResult};
+use crate::ops::fastmath;
 
 /// Slope of the hard sigmoid: `clamp(0.2·x + 0.5, 0, 1)`, as TensorFlow.js
 /// and Keras 2 define it (Keras 3 changed to `relu6(x + 3) / 6`).
@@ -49,8 +50,8 @@ impl Activation {
     pub fn forward(self, values: &mut [f32], width: usize) {
         match self {
             Activation::Linear => {}
-            Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
-            Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Sigmoid => values.iter_mut().for_each(|v| *v = fastmath::sigmoid(*v)),
+            Activation::Tanh => values.iter_mut().for_each(|v| *v = fastmath::tanh(*v)),
             Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
             Activation::HardSigmoid => values.iter_mut().for_each(|v| *v = hard_sigmoid(*v)),
             Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
@@ -86,11 +87,6 @@ impl Activation {
 }
 
 #[inline]
-pub fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-#[inline]
 pub fn hard_sigmoid(x: f32) -> f32 {
     (HARD_SIGMOID_SLOPE * x + 0.5).clamp(0.0, 1.0)
 }
@@ -99,7 +95,7 @@ fn softmax_row(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for v in row.iter_mut() {
-        *v = (*v - max).exp();
+        *v = fastmath::exp(*v - max);
         sum += *v;
     }
     let inv = 1.0 / sum;

@@ -2,5 +2,6 @@
 
 pub mod activation;
 pub mod dense;
+pub mod fastmath;
 pub mod gru;
 pub mod loss;
