@@ -9,14 +9,27 @@ use super::mat::MatRef;
 pub fn pack_a(a: &MatRef, row0: usize, mc: usize, col0: usize, kc: usize, out: &mut [f32]) {
     let panels = mc.div_ceil(MR);
     debug_assert!(out.len() >= panels * kc * MR);
+    let (data, rs, cs) = (a.data(), a.row_stride(), a.col_stride());
     for panel in 0..panels {
         let base = panel * kc * MR;
         let r0 = row0 + panel * MR;
         let valid = MR.min(row0 + mc - r0);
-        for p in 0..kc {
-            let dst = &mut out[base + p * MR..base + (p + 1) * MR];
-            for (i, slot) in dst.iter_mut().enumerate() {
-                *slot = if i < valid { a.at(r0 + i, col0 + p) } else { 0.0 };
+        let dst = &mut out[base..base + kc * MR];
+        if cs == 1 {
+            // Row-major A (a GRU state, an input batch): interleave MR
+            // contiguous row segments.
+            dst.fill(0.0);
+            for i in 0..valid {
+                let start = (r0 + i) * rs + col0;
+                for (p, &v) in data[start..start + kc].iter().enumerate() {
+                    dst[p * MR + i] = v;
+                }
+            }
+        } else {
+            for (p, group) in dst.chunks_exact_mut(MR).enumerate() {
+                for (i, slot) in group.iter_mut().enumerate() {
+                    *slot = if i < valid { data[(r0 + i) * rs + (col0 + p) * cs] } else { 0.0 };
+                }
             }
         }
     }
