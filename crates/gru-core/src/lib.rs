@@ -6,7 +6,9 @@
 
 pub mod error;
 pub mod gemm;
+pub mod init;
 pub mod ops;
+pub mod optim;
 pub mod simd;
 
 #[cfg(test)]

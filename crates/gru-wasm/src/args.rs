@@ -16,6 +16,10 @@ impl Args {
         Args { op, seen: Vec::with_capacity(12) }
     }
 
+    pub fn op(&self) -> &'static str {
+        self.op
+    }
+
     fn claim(&mut self, name: &'static str, offset: u32, written: bool) -> Result<usize, JsError> {
         let len = registry::length(offset).ok_or_else(|| {
             JsError::new(&format!(

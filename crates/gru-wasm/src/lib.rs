@@ -8,10 +8,12 @@
 //! allocation of the right size.
 
 mod args;
+mod optim;
 mod registry;
 
 use args::Args;
 use gru_core::gemm::{self, GemmWorkspace, MatMut, MatRef};
+use gru_core::init::Initializer;
 use gru_core::ops::activation::Activation;
 use gru_core::ops::dense::{self, DenseGrads, DenseShape};
 use gru_core::ops::gru::{self, GruGrads, GruOptions, GruParams, GruShape};
@@ -82,6 +84,25 @@ pub fn live_bytes() -> f64 {
 #[wasm_bindgen(js_name = liveTensors)]
 pub fn live_tensors() -> u32 {
     registry::live().1
+}
+
+/// Fills a `[rows, cols]` tensor with a Keras initializer (`rows` is the
+/// fan in, `cols` the fan out), from `seed`.
+#[wasm_bindgen]
+pub fn initialize(name: &str, tensor: u32, rows: u32, cols: u32, seed: u32) -> Result<(), JsError> {
+    const OP: &str = "initialize";
+    let initializer = Initializer::from_name(name).map_err(js)?;
+    let out = Args::new(OP).write("tensor", tensor)?;
+    gru_core::error::expect_len(OP, "tensor", out.len(), &[rows as usize, cols as usize]).map_err(js)?;
+    initializer.fill(out, rows as usize, cols as usize, u64::from(seed));
+    Ok(())
+}
+
+/// Sets every element of a tensor to `value`.
+#[wasm_bindgen]
+pub fn fill(tensor: u32, value: f32) -> Result<(), JsError> {
+    Args::new("fill").write("tensor", tensor)?.fill(value);
+    Ok(())
 }
 
 /// `C ← α·op(A)·op(B) + β·C`, all row-major; `op(A)` is `m × k`, `op(B)`

@@ -1,0 +1,208 @@
+//! Optimizer steps and gradient clipping over all of a model's parameter
+//! tensors in one call: the lists of offsets line up (params[i], grads[i],
+//! and each state list's [i] belong together).
+
+use crate::args::Args;
+use gru_core::optim::{adagrad, adam, clip, rmsprop, sgd};
+use wasm_bindgen::prelude::*;
+
+/// Claims a list of tensors, each the same length as `params[i]`.
+fn claim_list(
+    args: &mut Args,
+    name: &'static str,
+    offsets: &[u32],
+    lengths: &[usize],
+) -> Result<Vec<&'static mut [f32]>, JsError> {
+    if offsets.len() != lengths.len() {
+        return Err(JsError::new(&format!(
+            "{}: `{name}` lists {} tensors, `params` {}",
+            args.op(),
+            offsets.len(),
+            lengths.len()
+        )));
+    }
+    offsets
+        .iter()
+        .zip(lengths)
+        .enumerate()
+        .map(|(i, (&offset, &len))| {
+            let slice = args.write(name, offset)?;
+            if slice.len() != len {
+                return Err(JsError::new(&format!(
+                    "{}: `{name}`[{i}] has {} floats, `params`[{i}] has {len}",
+                    args.op(),
+                    slice.len()
+                )));
+            }
+            Ok(slice)
+        })
+        .collect()
+}
+
+/// An optional state list: empty when the option that needs it is off.
+fn claim_optional_list(
+    args: &mut Args,
+    name: &'static str,
+    offsets: &[u32],
+    lengths: &[usize],
+    needed: bool,
+) -> Result<Option<Vec<&'static mut [f32]>>, JsError> {
+    if needed {
+        claim_list(args, name, offsets, lengths).map(Some)
+    } else if offsets.is_empty() {
+        Ok(None)
+    } else {
+        Err(JsError::new(&format!("{}: `{name}` given but not used with these options", args.op())))
+    }
+}
+
+/// Claims params and grads; returns them with the params' lengths.
+#[allow(clippy::type_complexity)]
+fn params_and_grads(
+    args: &mut Args,
+    params: &[u32],
+    grads: &[u32],
+) -> Result<(Vec<&'static mut [f32]>, Vec<&'static mut [f32]>, Vec<usize>), JsError> {
+    let params: Vec<&'static mut [f32]> = params.iter().map(|&p| args.write("params", p)).collect::<Result<_, _>>()?;
+    let lengths: Vec<usize> = params.iter().map(|p| p.len()).collect();
+    let grads = claim_list(args, "grads", grads, &lengths)?;
+    Ok((params, grads, lengths))
+}
+
+/// Clips gradients in place, as Keras does before an update; at most one of
+/// the three options may be set. Returns the global norm before clipping.
+#[wasm_bindgen(js_name = clipGradients)]
+pub fn clip_gradients(
+    grads: &[u32],
+    clipnorm: Option<f32>,
+    clipvalue: Option<f32>,
+    global_clipnorm: Option<f32>,
+) -> Result<f64, JsError> {
+    let mut args = Args::new("clip_gradients");
+    let mut tensors: Vec<&'static mut [f32]> =
+        grads.iter().map(|&g| args.write("grads", g)).collect::<Result<_, _>>()?;
+    let set = [clipnorm, clipvalue, global_clipnorm].iter().filter(|o| o.is_some()).count();
+    if set > 1 {
+        return Err(JsError::new("clip_gradients: set only one of clipnorm, clipvalue and globalClipnorm"));
+    }
+    for (name, value) in [("clipnorm", clipnorm), ("clipvalue", clipvalue), ("globalClipnorm", global_clipnorm)] {
+        if let Some(v) = value {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(JsError::new(&format!("clip_gradients: `{name}` must be a positive number, got {v}")));
+            }
+        }
+    }
+    if let Some(max_norm) = global_clipnorm {
+        return Ok(clip::clip_by_global_norm(&mut tensors, max_norm));
+    }
+    let global = tensors.iter().map(|g| clip::norm(g).powi(2)).sum::<f64>().sqrt();
+    for g in tensors.iter_mut() {
+        if let Some(max_norm) = clipnorm {
+            clip::clip_by_norm(g, max_norm);
+        }
+        if let Some(limit) = clipvalue {
+            clip::clip_by_value(g, limit);
+        }
+    }
+    Ok(global)
+}
+
+#[wasm_bindgen(js_name = sgdStep)]
+pub fn sgd_step(
+    learning_rate: f32,
+    momentum: f32,
+    nesterov: bool,
+    params: &[u32],
+    grads: &[u32],
+    velocities: &[u32],
+) -> Result<(), JsError> {
+    let mut args = Args::new("sgd_step");
+    let (params, grads, lengths) = params_and_grads(&mut args, params, grads)?;
+    let velocities = claim_optional_list(&mut args, "velocities", velocities, &lengths, momentum > 0.0)?;
+    let config = sgd::SgdConfig { learning_rate, momentum, nesterov };
+    let mut velocities = velocities.map(|v| v.into_iter());
+    for (p, g) in params.into_iter().zip(grads) {
+        sgd::sgd_step(&config, p, g, velocities.as_mut().and_then(|v| v.next()));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = adamStep)]
+pub fn adam_step(
+    learning_rate: f32,
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+    weight_decay: f32,
+    step: u32,
+    params: &[u32],
+    grads: &[u32],
+    m: &[u32],
+    v: &[u32],
+    max_v: &[u32],
+) -> Result<(), JsError> {
+    if step == 0 {
+        return Err(JsError::new("adam_step: `step` counts from 1"));
+    }
+    let mut args = Args::new("adam_step");
+    let (params, grads, lengths) = params_and_grads(&mut args, params, grads)?;
+    let m = claim_list(&mut args, "m", m, &lengths)?;
+    let v = claim_list(&mut args, "v", v, &lengths)?;
+    let amsgrad = !max_v.is_empty();
+    let max_v = claim_optional_list(&mut args, "maxV", max_v, &lengths, amsgrad)?;
+    let config = adam::AdamConfig { learning_rate, beta1, beta2, epsilon, weight_decay };
+    let mut max_v = max_v.map(|v| v.into_iter());
+    for (((p, g), m), v) in params.into_iter().zip(grads).zip(m).zip(v) {
+        adam::adam_step(&config, step, p, g, m, v, max_v.as_mut().and_then(|v| v.next()));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = rmspropStep)]
+pub fn rmsprop_step(
+    learning_rate: f32,
+    rho: f32,
+    momentum: f32,
+    epsilon: f32,
+    centered: bool,
+    params: &[u32],
+    grads: &[u32],
+    mean_squares: &[u32],
+    mean_grads: &[u32],
+    velocities: &[u32],
+) -> Result<(), JsError> {
+    let mut args = Args::new("rmsprop_step");
+    let (params, grads, lengths) = params_and_grads(&mut args, params, grads)?;
+    let mean_squares = claim_list(&mut args, "meanSquares", mean_squares, &lengths)?;
+    let mean_grads = claim_optional_list(&mut args, "meanGrads", mean_grads, &lengths, centered)?;
+    let velocities = claim_optional_list(&mut args, "velocities", velocities, &lengths, momentum > 0.0)?;
+    let config = rmsprop::RmspropConfig { learning_rate, rho, momentum, epsilon, centered };
+    let mut mean_grads = mean_grads.map(|v| v.into_iter());
+    let mut velocities = velocities.map(|v| v.into_iter());
+    for ((p, g), s) in params.into_iter().zip(grads).zip(mean_squares) {
+        let a = mean_grads.as_mut().and_then(|v| v.next());
+        let u = velocities.as_mut().and_then(|v| v.next());
+        rmsprop::rmsprop_step(&config, p, g, s, a, u);
+    }
+    Ok(())
+}
+
+#[wasm_bindgen(js_name = adagradStep)]
+pub fn adagrad_step(
+    learning_rate: f32,
+    epsilon: f32,
+    params: &[u32],
+    grads: &[u32],
+    accumulators: &[u32],
+) -> Result<(), JsError> {
+    let mut args = Args::new("adagrad_step");
+    let (params, grads, lengths) = params_and_grads(&mut args, params, grads)?;
+    let accumulators = claim_list(&mut args, "accumulators", accumulators, &lengths)?;
+    let config = adagrad::AdagradConfig { learning_rate, epsilon };
+    for ((p, g), a) in params.into_iter().zip(grads).zip(accumulators) {
+        adagrad::adagrad_step(&config, p, g, a);
+    }
+    Ok(())
+}
