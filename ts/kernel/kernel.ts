@@ -9,9 +9,11 @@ import {
   type Activation,
   DEFAULT_GRU_CONFIG,
   type DenseDims,
+  type GradientClipping,
   type GruConfig,
   type GruDims,
   type GruWeights,
+  type InitializerName,
   type LossName,
   type Ptr,
 } from './types.js';
@@ -75,6 +77,108 @@ export class Kernel {
   /** Bytes and count of live allocations: what a leak test watches. */
   live(): { bytes: number; tensors: number } {
     return { bytes: this.glue.liveBytes(), tensors: this.glue.liveTensors() };
+  }
+
+  /** Fills a `[rows, cols]` tensor (fan in × fan out) with a Keras initializer. */
+  initialize(name: InitializerName, tensor: Ptr, rows: number, cols: number, seed: number): void {
+    checkDims('initialize', { rows, cols, seed }, true);
+    this.glue.initialize(name, tensor, rows, cols, seed);
+  }
+
+  /** Sets every element to `value`. */
+  fill(tensor: Ptr, value: number): void {
+    this.glue.fill(tensor, value);
+  }
+
+  /**
+   * Clips gradients in place (Keras: at most one option); returns their
+   * global norm before clipping.
+   */
+  clipGradients(grads: readonly Ptr[], clip: GradientClipping): number {
+    return this.glue.clipGradients(
+      Uint32Array.from(grads),
+      clip.clipnorm,
+      clip.clipvalue,
+      clip.globalClipnorm,
+    );
+  }
+
+  sgdStep(
+    config: { learningRate: number; momentum: number; nesterov: boolean },
+    tensors: { params: readonly Ptr[]; grads: readonly Ptr[]; velocities: readonly Ptr[] },
+  ): void {
+    this.glue.sgdStep(
+      config.learningRate,
+      config.momentum,
+      config.nesterov,
+      Uint32Array.from(tensors.params),
+      Uint32Array.from(tensors.grads),
+      Uint32Array.from(tensors.velocities),
+    );
+  }
+
+  /** `step` counts from 1; `maxV` is empty unless AMSGrad. */
+  adamStep(
+    config: { learningRate: number; beta1: number; beta2: number; epsilon: number; weightDecay: number },
+    step: number,
+    tensors: {
+      params: readonly Ptr[];
+      grads: readonly Ptr[];
+      m: readonly Ptr[];
+      v: readonly Ptr[];
+      maxV: readonly Ptr[];
+    },
+  ): void {
+    this.glue.adamStep(
+      config.learningRate,
+      config.beta1,
+      config.beta2,
+      config.epsilon,
+      config.weightDecay,
+      step,
+      Uint32Array.from(tensors.params),
+      Uint32Array.from(tensors.grads),
+      Uint32Array.from(tensors.m),
+      Uint32Array.from(tensors.v),
+      Uint32Array.from(tensors.maxV),
+    );
+  }
+
+  rmspropStep(
+    config: { learningRate: number; rho: number; momentum: number; epsilon: number; centered: boolean },
+    tensors: {
+      params: readonly Ptr[];
+      grads: readonly Ptr[];
+      meanSquares: readonly Ptr[];
+      meanGrads: readonly Ptr[];
+      velocities: readonly Ptr[];
+    },
+  ): void {
+    this.glue.rmspropStep(
+      config.learningRate,
+      config.rho,
+      config.momentum,
+      config.epsilon,
+      config.centered,
+      Uint32Array.from(tensors.params),
+      Uint32Array.from(tensors.grads),
+      Uint32Array.from(tensors.meanSquares),
+      Uint32Array.from(tensors.meanGrads),
+      Uint32Array.from(tensors.velocities),
+    );
+  }
+
+  adagradStep(
+    config: { learningRate: number; epsilon: number },
+    tensors: { params: readonly Ptr[]; grads: readonly Ptr[]; accumulators: readonly Ptr[] },
+  ): void {
+    this.glue.adagradStep(
+      config.learningRate,
+      config.epsilon,
+      Uint32Array.from(tensors.params),
+      Uint32Array.from(tensors.grads),
+      Uint32Array.from(tensors.accumulators),
+    );
   }
 
   /** `C ← α·op(A)·op(B) + β·C`, row-major; `op(A)` is `m × k`, `op(B)` `k × n`. */

@@ -10,6 +10,24 @@ export type LossName =
   | 'meanSquaredError'
   | 'meanAbsoluteError';
 
+export type InitializerName =
+  | 'zeros'
+  | 'ones'
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heUniform'
+  | 'orthogonal';
+
+/** Keras' clipping options; at most one may be set. */
+export interface GradientClipping {
+  /** Scale each gradient tensor to at most this norm. */
+  clipnorm?: number | undefined;
+  /** Clamp each gradient element to `[−clipvalue, clipvalue]`. */
+  clipvalue?: number | undefined;
+  /** Scale all gradients together to at most this joint norm. */
+  globalClipnorm?: number | undefined;
+}
+
 /** Byte offset of a live kernel allocation of `float32` values. */
 export type Ptr = number;
 

@@ -1,0 +1,102 @@
+/** The Dense layer (Keras' `Dense`) over the last axis of 2-D or 3-D input. */
+import type { Activation as ActivationName, InitializerName, Ptr } from '../kernel/types.js';
+import { type Shape, sizeOf } from '../tensor.js';
+import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
+
+export interface DenseLayerArgs extends LayerArgs {
+  units: number;
+  activation?: ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName;
+  biasInitializer?: InitializerName;
+}
+
+export class Dense extends Layer {
+  readonly className = 'Dense';
+  readonly units: number;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  private readonly initializers: Record<'kernel' | 'bias', InitializerName>;
+  private w: { kernel: Weight; bias: Weight | undefined } | undefined;
+  private saved: { x: Ptr; y: Ptr; rows: number; input: number } | undefined;
+
+  constructor(args: DenseLayerArgs) {
+    super(args, 'dense');
+    if (!Number.isInteger(args.units) || args.units < 1) {
+      throw new Error(`dense: \`units\` must be a positive integer, got ${args.units}`);
+    }
+    this.units = args.units;
+    this.activation = args.activation ?? 'linear';
+    this.useBias = args.useBias ?? true;
+    this.initializers = {
+      kernel: args.kernelInitializer ?? 'glorotUniform',
+      bias: args.biasInitializer ?? 'zeros',
+    };
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    if (inputShape.length < 1 || inputShape.length > 2) {
+      throw new Error(`dense ${this.name}: expects samples of rank 1 or 2, got [${inputShape.join(', ')}]`);
+    }
+    return [...inputShape.slice(0, -1), this.units];
+  }
+
+  protected createWeights(inputShape: Shape): void {
+    this.computeOutputShape(inputShape);
+    const input = inputShape[inputShape.length - 1] as number;
+    this.w = {
+      kernel: this.addWeight('kernel', [input, this.units], this.initializers.kernel),
+      bias: this.useBias ? this.addWeight('bias', [this.units], this.initializers.bias) : undefined,
+    };
+  }
+
+  private get weightsOrThrow() {
+    if (!this.w) throw new Error(`layer ${this.name} is not built`);
+    return this.w;
+  }
+
+  forward(input: Activation, training: boolean): Activation {
+    checkInput(this, input);
+    const inputSize = input.shape[input.shape.length - 1] as number;
+    const rows = sizeOf(input.shape) / inputSize;
+    const dims = { rows, input: inputSize, units: this.units };
+    const y = this.buffer('y', rows * this.units);
+    const w = this.weightsOrThrow;
+    this.kernel.denseForward(dims, this.activation, {
+      x: input.ptr,
+      kernel: w.kernel.ptr,
+      bias: w.bias?.ptr,
+      y,
+    });
+    this.saved = training ? { x: input.ptr, y, rows, input: inputSize } : undefined;
+    return { ptr: y, shape: [...input.shape.slice(0, -1), this.units] };
+  }
+
+  backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined {
+    if (!this.saved) throw new Error(`dense ${this.name}: backward without a training forward`);
+    const { x, y, rows, input } = this.saved;
+    const w = this.weightsOrThrow;
+    const dX = needInputGrad ? this.buffer('dX', rows * input) : undefined;
+    this.kernel.denseBackward({ rows, input, units: this.units }, this.activation, {
+      x,
+      kernel: w.kernel.ptr,
+      y,
+      dy: dOutput,
+      dKernel: w.kernel.grad,
+      dBias: w.bias?.grad,
+      dX,
+    });
+    return dX;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {
+      name: this.name,
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: this.initializers.kernel,
+      biasInitializer: this.initializers.bias,
+    };
+  }
+}

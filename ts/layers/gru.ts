@@ -1,0 +1,132 @@
+/** The GRU layer (Keras' `GRU`): see `GruConfig` for the equations. */
+import type { GruConfig, GruDims, InitializerName, Ptr } from '../kernel/types.js';
+import type { Shape } from '../tensor.js';
+import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
+
+export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
+  units: number;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName;
+  recurrentInitializer?: InitializerName;
+  biasInitializer?: InitializerName;
+}
+
+export class Gru extends Layer {
+  readonly className = 'GRU';
+  readonly units: number;
+  readonly config: GruConfig;
+  readonly useBias: boolean;
+  private readonly initializers: Record<'kernel' | 'recurrent' | 'bias', InitializerName>;
+  private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
+  /** The last training forward: its input, dims and cache. */
+  private saved: { x: Ptr; dims: GruDims; cache: Ptr } | undefined;
+
+  constructor(args: GruLayerArgs) {
+    super(args, 'gru');
+    if (!Number.isInteger(args.units) || args.units < 1) {
+      throw new Error(`gru: \`units\` must be a positive integer, got ${args.units}`);
+    }
+    this.units = args.units;
+    this.config = {
+      resetAfter: args.resetAfter ?? false,
+      goBackwards: args.goBackwards ?? false,
+      returnSequences: args.returnSequences ?? false,
+      activation: args.activation ?? 'tanh',
+      recurrentActivation: args.recurrentActivation ?? 'sigmoid',
+    };
+    for (const [name, value] of [
+      ['activation', this.config.activation],
+      ['recurrentActivation', this.config.recurrentActivation],
+    ] as const) {
+      if (value === 'softmax') throw new Error(`gru: \`${name}\` cannot be softmax`);
+    }
+    this.useBias = args.useBias ?? true;
+    this.initializers = {
+      kernel: args.kernelInitializer ?? 'glorotUniform',
+      recurrent: args.recurrentInitializer ?? 'orthogonal',
+      bias: args.biasInitializer ?? 'zeros',
+    };
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    if (inputShape.length !== 2) {
+      throw new Error(
+        `gru ${this.name}: expects samples of shape [steps, features], got [${inputShape.join(', ')}]`,
+      );
+    }
+    return this.config.returnSequences ? [inputShape[0] as number, this.units] : [this.units];
+  }
+
+  protected createWeights(inputShape: Shape): void {
+    this.computeOutputShape(inputShape);
+    const [, input] = inputShape as [number, number];
+    const h3 = 3 * this.units;
+    this.w = {
+      kernel: this.addWeight('kernel', [input, h3], this.initializers.kernel),
+      recurrentKernel: this.addWeight('recurrent_kernel', [this.units, h3], this.initializers.recurrent),
+      bias: this.useBias
+        ? this.addWeight('bias', this.config.resetAfter ? [2, h3] : [h3], this.initializers.bias)
+        : undefined,
+    };
+  }
+
+  private get weightsOrThrow() {
+    if (!this.w) throw new Error(`layer ${this.name} is not built`);
+    return this.w;
+  }
+
+  forward(input: Activation, training: boolean): Activation {
+    checkInput(this, input);
+    const [batch, steps, inputSize] = input.shape as [number, number, number];
+    const dims = { batch, steps, input: inputSize, units: this.units };
+    const outputShape = [batch, ...this.computeOutputShape([steps, inputSize])];
+    const output = this.buffer(
+      'output',
+      outputShape.reduce((a, b) => a * b, 1),
+    );
+    const cache = training ? this.buffer('cache', this.kernel.gruCacheLength(dims)) : undefined;
+    const w = this.weightsOrThrow;
+    this.kernel.gruForward(dims, this.config, {
+      x: input.ptr,
+      kernel: w.kernel.ptr,
+      recurrentKernel: w.recurrentKernel.ptr,
+      bias: w.bias?.ptr,
+      output,
+      cache,
+    });
+    this.saved = cache === undefined ? undefined : { x: input.ptr, dims, cache };
+    return { ptr: output, shape: outputShape };
+  }
+
+  backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined {
+    if (!this.saved) throw new Error(`gru ${this.name}: backward without a training forward`);
+    const { x, dims, cache } = this.saved;
+    const w = this.weightsOrThrow;
+    const dX = needInputGrad ? this.buffer('dX', dims.batch * dims.steps * dims.input) : undefined;
+    this.kernel.gruBackward(dims, this.config, {
+      x,
+      kernel: w.kernel.ptr,
+      recurrentKernel: w.recurrentKernel.ptr,
+      bias: w.bias?.ptr,
+      cache,
+      dOutput,
+      dKernel: w.kernel.grad,
+      dRecurrentKernel: w.recurrentKernel.grad,
+      dBias: w.bias?.grad,
+      dX,
+    });
+    return dX;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {
+      name: this.name,
+      units: this.units,
+      ...this.config,
+      useBias: this.useBias,
+      kernelInitializer: this.initializers.kernel,
+      recurrentInitializer: this.initializers.recurrent,
+      biasInitializer: this.initializers.bias,
+    };
+  }
+}

@@ -1,0 +1,14 @@
+/** Layer factories, named as in TensorFlow.js' `tf.layers`. */
+import { Dense, type DenseLayerArgs } from './dense.js';
+import { Gru, type GruLayerArgs } from './gru.js';
+
+export function gru(args: GruLayerArgs): Gru {
+  return new Gru(args);
+}
+
+export function dense(args: DenseLayerArgs): Dense {
+  return new Dense(args);
+}
+
+export { type Activation, Layer, type LayerArgs, type Weight } from './layer.js';
+export { Dense, type DenseLayerArgs, Gru, type GruLayerArgs };

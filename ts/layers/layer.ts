@@ -1,0 +1,147 @@
+/**
+ * What every layer of a Sequential model does: own its weights and their
+ * gradients, run forward on a batch (keeping what backward needs when
+ * training), and run backward from the gradient of its output.
+ */
+import type { Kernel } from '../kernel/kernel.js';
+import { ScratchBuffers } from '../kernel/scratch.js';
+import type { InitializerName, Ptr } from '../kernel/types.js';
+import { nextSeed } from '../random.js';
+import { type Shape, sizeOf } from '../tensor.js';
+
+/** A batch flowing between layers: its allocation and shape (batch first). */
+export interface Activation {
+  ptr: Ptr;
+  shape: Shape;
+}
+
+/** A trainable weight and its gradient buffer. */
+export interface Weight {
+  /** Keras' name, e.g. `gru/kernel`. */
+  name: string;
+  shape: Shape;
+  ptr: Ptr;
+  grad: Ptr;
+}
+
+export interface LayerArgs {
+  name?: string;
+  /** Shape of one sample (no batch axis); needed on the first layer. */
+  inputShape?: Shape;
+}
+
+const counters = new Map<string, number>();
+
+function uniqueName(base: string): string {
+  const n = counters.get(base) ?? 0;
+  counters.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+export abstract class Layer {
+  readonly name: string;
+  readonly inputShape: Shape | undefined;
+  /** Keras class name, for summaries and saved topologies. */
+  abstract readonly className: string;
+  private builtWith: { kernel: Kernel; inputShape: Shape; scratch: ScratchBuffers } | undefined;
+  protected readonly owned: Weight[] = [];
+
+  constructor(args: LayerArgs, baseName: string) {
+    this.name = args.name ?? uniqueName(baseName);
+    this.inputShape = args.inputShape ? [...args.inputShape] : undefined;
+  }
+
+  get built(): boolean {
+    return this.builtWith !== undefined;
+  }
+
+  protected get kernel(): Kernel {
+    if (!this.builtWith) throw new Error(`layer ${this.name} is not built`);
+    return this.builtWith.kernel;
+  }
+
+  /** The shape of one input sample this layer was built for. */
+  get builtInputShape(): Shape {
+    if (!this.builtWith) throw new Error(`layer ${this.name} is not built`);
+    return this.builtWith.inputShape;
+  }
+
+  /** Allocates and initializes the weights for samples of `inputShape`. */
+  build(kernel: Kernel, inputShape: Shape): void {
+    if (this.builtWith) throw new Error(`layer ${this.name} is already built`);
+    this.builtWith = { kernel, inputShape: [...inputShape], scratch: new ScratchBuffers(kernel) };
+    this.createWeights(inputShape);
+  }
+
+  /** The shape of one output sample for one input sample's shape. */
+  abstract computeOutputShape(inputShape: Shape): Shape;
+
+  protected abstract createWeights(inputShape: Shape): void;
+
+  /** Forward on a batch; with `training`, keeps what backward needs. */
+  abstract forward(input: Activation, training: boolean): Activation;
+
+  /**
+   * Backward from ∂L/∂output (shaped like the last training forward's
+   * output): writes the weights' gradients and returns ∂L/∂input when asked.
+   */
+  abstract backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined;
+
+  /** Keras-style configuration, for summaries and saving. */
+  abstract getConfig(): Record<string, unknown>;
+
+  /** Trainable weights in Keras order. */
+  weights(): readonly Weight[] {
+    return this.owned;
+  }
+
+  countParams(): number {
+    return this.owned.reduce((sum, w) => sum + sizeOf(w.shape), 0);
+  }
+
+  /** Allocates a weight and its gradient, filled by `initializer`. */
+  protected addWeight(name: string, shape: Shape, initializer: InitializerName): Weight {
+    const k = this.kernel;
+    const length = sizeOf(shape);
+    const ptr = k.alloc(length);
+    // Keras' fan in/out: all but the last axis, and the last axis.
+    const cols = shape[shape.length - 1] ?? 1;
+    k.initialize(initializer, ptr, length / cols, cols, nextSeed());
+    const weight = { name: `${this.name}/${name}`, shape: [...shape], ptr, grad: k.alloc(length) };
+    this.owned.push(weight);
+    return weight;
+  }
+
+  /**
+   * A scratch buffer of `length` floats, kept between batches and replaced
+   * when the length changes (the last, shorter batch of an epoch).
+   */
+  protected buffer(name: string, length: number): Ptr {
+    if (!this.builtWith) throw new Error(`layer ${this.name} is not built`);
+    return this.builtWith.scratch.get(name, length);
+  }
+
+  /** Frees the weights, gradients and scratch buffers. */
+  dispose(): void {
+    if (!this.builtWith) return;
+    const k = this.builtWith.kernel;
+    for (const w of this.owned) {
+      k.free(w.ptr);
+      k.free(w.grad);
+    }
+    this.builtWith.scratch.dispose();
+    this.owned.length = 0;
+    this.builtWith = undefined;
+  }
+}
+
+/** Checks that a batch's per-sample shape is what the layer was built for. */
+export function checkInput(layer: Layer, input: Activation): void {
+  const expected = layer.builtInputShape;
+  const got = input.shape.slice(1);
+  if (got.length !== expected.length || got.some((d, i) => d !== expected[i])) {
+    throw new Error(
+      `layer ${layer.name} expects samples of shape [${expected.join(', ')}], got [${got.join(', ')}] (batch shape [${input.shape.join(', ')}])`,
+    );
+  }
+}

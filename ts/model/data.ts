@@ -1,0 +1,61 @@
+/** Checking data sets against a model, and copying batches out of them. */
+import type { Kernel } from '../kernel/kernel.js';
+import type { Ptr } from '../kernel/types.js';
+import { type Shape, sizeOf, type Tensor } from '../tensor.js';
+
+interface ModelShapes {
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+}
+
+/**
+ * The number of samples in `x` (and `y`), after checking their shapes
+ * against the model and their values for NaN and infinities.
+ */
+export function samplesOf(model: ModelShapes, x: Tensor, y: Tensor | undefined, op: string): number {
+  const expected = model.inputShape;
+  if (x.rank !== expected.length + 1 || x.shape.slice(1).some((d, i) => d !== expected[i])) {
+    throw new Error(
+      `${op}: x must have shape [samples, ${expected.join(', ')}], got [${x.shape.join(', ')}]`,
+    );
+  }
+  const n = x.shape[0] as number;
+  if (n === 0) throw new Error(`${op}: x has no samples`);
+  checkFinite(x, 'x', op);
+  if (y) {
+    if (y.shape[0] !== n) throw new Error(`${op}: x has ${n} samples but y has ${y.shape[0]}`);
+    const out = model.outputShape;
+    const perSample = y.size / n;
+    // Dense targets match the output; sparse class indices drop its last axis.
+    const dense = sizeOf(out);
+    const sparse = dense / (out[out.length - 1] as number);
+    if (perSample !== dense && perSample !== sparse) {
+      throw new Error(
+        `${op}: y must have shape [samples, ${out.join(', ')}] (or class indices [samples${out.length > 1 ? `, ${out.slice(0, -1).join(', ')}` : ''}]), got [${y.shape.join(', ')}]`,
+      );
+    }
+    checkFinite(y, 'y', op);
+  }
+  return n;
+}
+
+function checkFinite(t: Tensor, name: string, op: string): void {
+  const values = t.dataSync();
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const perSample = t.size / (t.shape[0] as number);
+    throw new Error(
+      `${op}: ${name} contains ${values[bad]} at sample ${Math.floor(bad / perSample)} (flat index ${bad})`,
+    );
+  }
+}
+
+/** Copies the rows `rows` of `source` (first axis) into `target`, in order. */
+export function gatherRows(kernel: Kernel, source: Tensor, rows: Uint32Array, target: Ptr): void {
+  const rowLength = source.size / (source.shape[0] as number);
+  const from = kernel.view(source.ptr);
+  const to = kernel.view(target);
+  rows.forEach((row, i) => {
+    to.set(from.subarray(row * rowLength, (row + 1) * rowLength), i * rowLength);
+  });
+}

@@ -1,0 +1,322 @@
+/**
+ * A linear stack of layers with Keras' `compile`, `fit`, `evaluate`,
+ * `predict` and `trainOnBatch`. Every method that touches the kernel is
+ * async, so the same API can run the kernel in a worker.
+ */
+import { kernel as loadedKernel } from '../backend.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { ScratchBuffers } from '../kernel/scratch.js';
+import type { LossName, Ptr } from '../kernel/types.js';
+import type { Activation, Layer } from '../layers/layer.js';
+import { type Optimizer, optimizerFromName } from '../optimizers/index.js';
+import { type Shape, sizeOf, Tensor } from '../tensor.js';
+import type { Callback, Logs, TrainingModel } from './callbacks.js';
+import { gatherRows, samplesOf } from './data.js';
+import { type Metric, resolveMetric } from './metrics.js';
+import { type FitArgs, type History, train } from './training.js';
+
+const LOSSES: readonly LossName[] = [
+  'binaryCrossentropy',
+  'categoricalCrossentropy',
+  'sparseCategoricalCrossentropy',
+  'meanSquaredError',
+  'meanAbsoluteError',
+];
+const LOSS_ALIASES: Record<string, LossName> = { mse: 'meanSquaredError', mae: 'meanAbsoluteError' };
+
+export interface CompileArgs {
+  optimizer: Optimizer | string;
+  loss: LossName | 'mse' | 'mae';
+  metrics?: string[];
+}
+
+interface Compiled {
+  optimizer: Optimizer;
+  loss: LossName;
+  metrics: Metric[];
+}
+
+/** Per-batch results before averaging: sums over samples. */
+export interface BatchSums {
+  samples: number;
+  loss: number;
+  metrics: number[];
+}
+
+export class Sequential implements TrainingModel {
+  readonly layers: Layer[] = [];
+  stopTraining = false;
+  private compiled: Compiled | undefined;
+  private scratchBuffers: ScratchBuffers | undefined;
+
+  constructor(private readonly k: Kernel = loadedKernel()) {}
+
+  /** Appends a layer and builds it for the previous layer's output. */
+  add(layer: Layer): void {
+    const previous = this.layers[this.layers.length - 1];
+    let inputShape: Shape;
+    if (previous) {
+      inputShape = previous.computeOutputShape(previous.builtInputShape);
+      if (layer.inputShape && !sameShape(layer.inputShape, inputShape)) {
+        throw new Error(
+          `layer ${layer.name} declares inputShape [${layer.inputShape.join(', ')}] but follows an output of [${inputShape.join(', ')}]`,
+        );
+      }
+    } else {
+      if (!layer.inputShape) throw new Error(`the first layer (${layer.name}) needs an \`inputShape\``);
+      inputShape = layer.inputShape;
+    }
+    layer.build(this.k, inputShape);
+    this.layers.push(layer);
+  }
+
+  /** Shape of one input sample. */
+  get inputShape(): Shape {
+    return this.firstLayer.builtInputShape;
+  }
+
+  /** Shape of one output sample. */
+  get outputShape(): Shape {
+    const last = this.layers[this.layers.length - 1] ?? this.firstLayer;
+    return last.computeOutputShape(last.builtInputShape);
+  }
+
+  private get firstLayer(): Layer {
+    const first = this.layers[0];
+    if (!first) throw new Error('the model has no layers: add some first');
+    return first;
+  }
+
+  compile(args: CompileArgs): void {
+    const loss = LOSS_ALIASES[args.loss] ?? (args.loss as LossName);
+    if (!LOSSES.includes(loss))
+      throw new Error(`unknown loss '${args.loss}' (expected ${LOSSES.join(', ')}, mse or mae)`);
+    const optimizer = typeof args.optimizer === 'string' ? optimizerFromName(args.optimizer) : args.optimizer;
+    const metrics = (args.metrics ?? []).map((name) => resolveMetric(name, loss));
+    this.firstLayer;
+    this.compiled?.optimizer.dispose();
+    this.compiled = { optimizer, loss, metrics };
+  }
+
+  private get compiledOrThrow(): Compiled {
+    if (!this.compiled)
+      throw new Error('the model must be compiled before training or evaluation: call model.compile() first');
+    return this.compiled;
+  }
+
+  get optimizer(): Optimizer {
+    return this.compiledOrThrow.optimizer;
+  }
+
+  /** Keys of the logs `fit` reports (without the `val_` ones). */
+  get metricsNames(): string[] {
+    return ['loss', ...this.compiledOrThrow.metrics.map((m) => m.name)];
+  }
+
+  get kernel(): Kernel {
+    return this.k;
+  }
+
+  /** @internal Scratch buffers for batches. */
+  get scratch(): ScratchBuffers {
+    this.scratchBuffers ??= new ScratchBuffers(this.k);
+    return this.scratchBuffers;
+  }
+
+  private forward(x: Activation, training: boolean): Activation {
+    let activation = x;
+    for (const layer of this.layers) activation = layer.forward(activation, training);
+    return activation;
+  }
+
+  /**
+   * @internal One batch: forward, loss and metrics, and with `train`,
+   * backward and one optimizer update. The loss is the one before the update.
+   */
+  runBatch(x: Ptr, y: Ptr, batch: number, train: boolean): BatchSums {
+    const { loss, metrics, optimizer } = this.compiledOrThrow;
+    const k = this.k;
+    const prediction = this.forward({ ptr: x, shape: [batch, ...this.inputShape] }, train);
+    const width = prediction.shape[prediction.shape.length - 1] as number;
+    const samples = sizeOf(prediction.shape) / width;
+    const grad = train ? this.scratch.get('dPrediction', sizeOf(prediction.shape)) : undefined;
+    const value = k.loss(loss, { samples, width }, { predictions: prediction.ptr, targets: y, grad });
+    const predView = k.view(prediction.ptr);
+    const targetView = k.view(y);
+    // Metrics average over samples of the loss (B, or B·T for sequences);
+    // report per-sample sums scaled to the batch, as Keras weighs batches.
+    const perRow = samples / batch;
+    const metricSums = metrics.map((m) => m.fn(predView, targetView, samples, width) / perRow);
+    if (train && grad !== undefined) {
+      let d: Ptr | undefined = grad;
+      for (let i = this.layers.length - 1; i >= 0 && d !== undefined; i--) {
+        d = (this.layers[i] as Layer).backward(d, i > 0);
+      }
+      const weights = this.layers.flatMap((l) => l.weights());
+      optimizer.apply(
+        k,
+        weights.map((w) => w.ptr),
+        weights.map((w) => w.grad),
+      );
+    }
+    return { samples: batch, loss: value * batch, metrics: metricSums };
+  }
+
+  /** Trains on one batch; returns its loss before the update. */
+  async trainOnBatch(x: Tensor, y: Tensor): Promise<number> {
+    const batch = samplesOf(this, x, y, 'trainOnBatch');
+    return this.runBatch(x.ptr, y.ptr, batch, true).loss / batch;
+  }
+
+  /** Trains for a number of epochs; see `FitArgs`. */
+  fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    return train(this, x, y, args);
+  }
+
+  /**
+   * The loss (and metrics) over `x`, `y` in batches: a number without
+   * metrics, else `[loss, ...metrics]` as Keras returns them.
+   */
+  async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<number | number[]> {
+    const logs = this.evaluateLogs(x, y, args.batchSize ?? 32);
+    const values = this.metricsNames.map((name) => logs[name] as number);
+    return values.length === 1 ? (values[0] as number) : values;
+  }
+
+  /** @internal Loss and metrics over a data set, as logs. */
+  evaluateLogs(x: Tensor, y: Tensor, batchSize: number, indices?: Uint32Array): Logs {
+    const n = samplesOf(this, x, y, 'evaluate');
+    const order = indices ?? Uint32Array.from({ length: n }, (_, i) => i);
+    const totals = { samples: 0, loss: 0, metrics: this.compiledOrThrow.metrics.map(() => 0) };
+    for (let start = 0; start < order.length; start += batchSize) {
+      const batch = Math.min(batchSize, order.length - start);
+      const [bx, by] = this.gatherBatch(x, y, order, start, batch);
+      const sums = this.runBatch(bx, by, batch, false);
+      totals.samples += sums.samples;
+      totals.loss += sums.loss;
+      sums.metrics.forEach((m, i) => {
+        totals.metrics[i] = (totals.metrics[i] as number) + m;
+      });
+    }
+    const logs: Logs = { loss: totals.loss / totals.samples };
+    this.compiledOrThrow.metrics.forEach((m, i) => {
+      logs[m.name] = (totals.metrics[i] as number) / totals.samples;
+    });
+    return logs;
+  }
+
+  /** @internal Copies rows `order[start .. start + batch]` into the batch buffers. */
+  gatherBatch(x: Tensor, y: Tensor, order: Uint32Array, start: number, batch: number): [Ptr, Ptr] {
+    const rows = order.subarray(start, start + batch);
+    const bx = this.scratch.get('x', batch * (x.size / (x.shape[0] as number)));
+    const by = this.scratch.get('y', batch * (y.size / (y.shape[0] as number)));
+    gatherRows(this.k, x, rows, bx);
+    gatherRows(this.k, y, rows, by);
+    return [bx, by];
+  }
+
+  /** Predictions for every sample of `x`, in batches. */
+  async predict(x: Tensor, args: { batchSize?: number } = {}): Promise<Tensor> {
+    const batchSize = args.batchSize ?? 32;
+    const n = samplesOf(this, x, undefined, 'predict');
+    const out = this.k.alloc(n * sizeOf(this.outputShape));
+    try {
+      const perSample = sizeOf(this.outputShape);
+      const order = Uint32Array.from({ length: n }, (_, i) => i);
+      for (let start = 0; start < n; start += batchSize) {
+        const batch = Math.min(batchSize, n - start);
+        const bx = this.scratch.get('x', batch * (x.size / n));
+        gatherRows(this.k, x, order.subarray(start, start + batch), bx);
+        const prediction = this.forward({ ptr: bx, shape: [batch, ...this.inputShape] }, false);
+        this.k.view(out).set(this.k.view(prediction.ptr), start * perSample);
+      }
+    } catch (error) {
+      this.k.free(out);
+      throw error;
+    }
+    return new Tensor([n, ...this.outputShape], out, this.k);
+  }
+
+  /** Weights in Keras order (per GRU: kernel, recurrent kernel, bias; per dense: kernel, bias), as copies. */
+  getWeights(): Tensor[] {
+    return this.layers
+      .flatMap((l) => l.weights())
+      .map((w) => new Tensor(w.shape, this.k.upload(this.k.view(w.ptr)), this.k));
+  }
+
+  /** Replaces the weights, in `getWeights()` order, from Tensors or Float32Arrays. */
+  setWeights(values: readonly (Tensor | Float32Array)[]): void {
+    const weights = this.layers.flatMap((l) => l.weights());
+    if (values.length !== weights.length) {
+      throw new Error(`setWeights: the model has ${weights.length} weights, got ${values.length}`);
+    }
+    const arrays = values.map((v, i) => {
+      const w = weights[i] as (typeof weights)[number];
+      if (v instanceof Tensor && !sameShape(v.shape, w.shape)) {
+        throw new Error(
+          `setWeights: ${w.name} has shape [${w.shape.join(', ')}], got [${v.shape.join(', ')}]`,
+        );
+      }
+      const array = v instanceof Tensor ? v.dataSync() : v;
+      if (array.length !== sizeOf(w.shape)) {
+        throw new Error(
+          `setWeights: ${w.name} has ${sizeOf(w.shape)} values (shape [${w.shape.join(', ')}]), got ${array.length}`,
+        );
+      }
+      return array;
+    });
+    // Only write once every value has been checked: all or nothing.
+    for (const [i, array] of arrays.entries())
+      this.k.view((weights[i] as (typeof weights)[number]).ptr).set(array);
+  }
+
+  snapshotWeights(): Float32Array[] {
+    return this.layers.flatMap((l) => l.weights()).map((w) => this.k.download(w.ptr));
+  }
+
+  restoreWeights(values: readonly Float32Array[]): void {
+    this.setWeights(values);
+  }
+
+  countParams(): number {
+    return this.layers.reduce((sum, l) => sum + l.countParams(), 0);
+  }
+
+  /** A Keras-style table of layers, output shapes and parameter counts; printed and returned. */
+  summary(printFn: (line: string) => void = console.log): string {
+    const rows = this.layers.map((l) => [
+      `${l.name} (${l.className})`,
+      `[null, ${l.computeOutputShape(l.builtInputShape).join(', ')}]`,
+      String(l.countParams()),
+    ]);
+    const header = ['Layer (type)', 'Output shape', 'Param #'];
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)) + 2);
+    const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('');
+    const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
+    const text = [
+      rule,
+      line(header),
+      rule.replace(/_/g, '='),
+      ...rows.map(line),
+      rule,
+      `Total params: ${this.countParams()}`,
+      rule,
+    ].join('\n');
+    printFn(text);
+    return text;
+  }
+
+  /** Frees every weight, gradient, optimizer state and scratch buffer. */
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose();
+    this.compiled?.optimizer.dispose();
+    this.scratchBuffers?.dispose();
+    this.scratchBuffers = undefined;
+  }
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export type { Callback };

@@ -1,0 +1,136 @@
+/** `fit`: epochs of shuffled batches, validation, callbacks and history. */
+import { Random } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import type { Callback, Logs } from './callbacks.js';
+import { samplesOf } from './data.js';
+import { defaultVerbosity, ProgressLogger } from './progress.js';
+import type { Sequential } from './sequential.js';
+
+export interface FitArgs {
+  /** Default 1. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Shuffle the training samples before each epoch; default true. */
+  shuffle?: boolean;
+  /** Hold out this fraction of the samples, taken from the end (before shuffling), for validation. */
+  validationSplit?: number;
+  /** Validation data; takes precedence over `validationSplit`. */
+  validationData?: [Tensor, Tensor];
+  /** The epoch to start counting from (resuming); default 0. */
+  initialEpoch?: number;
+  callbacks?: Callback | Callback[];
+  /** Seeds the shuffling: the same seed and initial weights give bit-identical runs. */
+  seed?: number;
+  /** 0 silent, 1 progress bar, 2 one line per epoch; default: 1 on a terminal, else 2. */
+  verbose?: 0 | 1 | 2;
+}
+
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`fit: \`${name}\` must be a positive integer, got ${value}`);
+}
+
+export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitArgs): Promise<History> {
+  const epochs = args.epochs ?? 1;
+  const batchSize = args.batchSize ?? 32;
+  const initialEpoch = args.initialEpoch ?? 0;
+  positiveInteger('epochs', epochs);
+  positiveInteger('batchSize', batchSize);
+  model.metricsNames; // throws when not compiled
+  const n = samplesOf(model, x, y, 'fit');
+
+  // Training and validation index sets.
+  let trainCount = n;
+  let validation: { x: Tensor; y: Tensor; indices?: Uint32Array } | undefined;
+  if (args.validationData) {
+    const [vx, vy] = args.validationData;
+    samplesOf(model, vx, vy, 'fit (validationData)');
+    validation = { x: vx, y: vy };
+  } else if (args.validationSplit !== undefined) {
+    const split = args.validationSplit;
+    if (!(split > 0 && split < 1))
+      throw new Error(`fit: \`validationSplit\` must be in (0, 1), got ${split}`);
+    trainCount = Math.floor(n * (1 - split));
+    if (trainCount < 1 || trainCount === n) {
+      throw new Error(
+        `fit: validationSplit ${split} of ${n} samples leaves no training or no validation samples`,
+      );
+    }
+    validation = { x, y, indices: Uint32Array.from({ length: n - trainCount }, (_, i) => trainCount + i) };
+  }
+
+  const batchesPerEpoch = Math.ceil(trainCount / batchSize);
+  const verbose = args.verbose ?? defaultVerbosity();
+  const callbacks: Callback[] = [
+    ...(verbose ? [new ProgressLogger(verbose, epochs, batchesPerEpoch)] : []),
+    ...(Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [args.callbacks] : []),
+  ];
+  for (const cb of callbacks) cb.setModel?.(model);
+
+  const random = new Random(args.seed ?? (Math.random() * 2 ** 32) >>> 0);
+  const order = Uint32Array.from({ length: trainCount }, (_, i) => i);
+  const history: History = { epoch: [], history: {} };
+  model.stopTraining = false;
+
+  await each(callbacks, (cb) => cb.onTrainBegin?.({}));
+  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    await each(callbacks, (cb) => cb.onEpochBegin?.(epoch, {}));
+    if (args.shuffle ?? true) random.shuffle(order);
+    const totals = { samples: 0, loss: 0, metrics: [] as number[] };
+    for (let b = 0; b < batchesPerEpoch; b++) {
+      const start = b * batchSize;
+      const batch = Math.min(batchSize, trainCount - start);
+      await each(callbacks, (cb) => cb.onBatchBegin?.(b, { batch: b, size: batch }));
+      const [bx, by] = model.gatherBatch(x, y, order, start, batch);
+      const sums = model.runBatch(bx, by, batch, true);
+      if (!Number.isFinite(sums.loss)) {
+        throw new Error(
+          `fit: the loss became ${sums.loss / batch} at epoch ${epoch + 1}, batch ${b + 1}; training stopped`,
+        );
+      }
+      totals.samples += sums.samples;
+      totals.loss += sums.loss;
+      sums.metrics.forEach((m, i) => {
+        totals.metrics[i] = (totals.metrics[i] ?? 0) + m;
+      });
+      const batchLogs: Logs = { batch: b, size: batch, ...averages(model.metricsNames, totals) };
+      await each(callbacks, (cb) => cb.onBatchEnd?.(b, batchLogs));
+    }
+    const logs = averages(model.metricsNames, totals);
+    if (validation) {
+      const valLogs = model.evaluateLogs(validation.x, validation.y, batchSize, validation.indices);
+      for (const [key, value] of Object.entries(valLogs)) logs[`val_${key}`] = value;
+    }
+    await each(callbacks, (cb) => cb.onEpochEnd?.(epoch, logs));
+    history.epoch.push(epoch);
+    for (const [key, value] of Object.entries(logs)) {
+      history.history[key] = [...(history.history[key] ?? []), value];
+    }
+  }
+  await each(callbacks, (cb) => cb.onTrainEnd?.({}));
+  return history;
+}
+
+function averages(
+  names: readonly string[],
+  totals: { samples: number; loss: number; metrics: number[] },
+): Logs {
+  const logs: Logs = { loss: totals.loss / totals.samples };
+  names.slice(1).forEach((name, i) => {
+    logs[name] = (totals.metrics[i] ?? 0) / totals.samples;
+  });
+  return logs;
+}
+
+async function each(
+  callbacks: readonly Callback[],
+  call: (cb: Callback) => void | Promise<void>,
+): Promise<void> {
+  for (const cb of callbacks) await call(cb);
+}

@@ -1,0 +1,128 @@
+/**
+ * The optimizer base: learning rate (a number or a schedule), Keras'
+ * clipping, a step counter, and per-parameter state tensors in the kernel.
+ * Each update is one fused kernel call over all parameters.
+ */
+import type { Kernel } from '../kernel/kernel.js';
+import type { GradientClipping, Ptr } from '../kernel/types.js';
+import type { Schedule } from './schedules.js';
+
+export interface OptimizerArgs extends GradientClipping {
+  learningRate?: number | Schedule;
+}
+
+/** A named state slot: one tensor per parameter, like the parameter. */
+interface Slot {
+  name: string;
+  tensors: Ptr[];
+}
+
+export abstract class Optimizer {
+  abstract readonly className: string;
+  /** Updates applied so far (Keras' `iterations`). */
+  iterations = 0;
+  private learningRate: number | Schedule;
+  private readonly clipping: GradientClipping;
+  private state:
+    | { kernel: Kernel; params: readonly Ptr[]; lengths: number[]; slots: Map<string, Slot> }
+    | undefined;
+
+  constructor(args: OptimizerArgs, defaultLearningRate: number) {
+    this.learningRate = args.learningRate ?? defaultLearningRate;
+    if (typeof this.learningRate === 'number' && !(this.learningRate > 0)) {
+      throw new Error(
+        `${this.constructor.name}: \`learningRate\` must be positive, got ${this.learningRate}`,
+      );
+    }
+    const set = (['clipnorm', 'clipvalue', 'globalClipnorm'] as const).filter((k) => args[k] !== undefined);
+    if (set.length > 1)
+      throw new Error(
+        `optimizer: set only one of clipnorm, clipvalue, globalClipnorm (got ${set.join(', ')})`,
+      );
+    for (const name of set) {
+      const value = args[name] as number;
+      if (!(value > 0) || !Number.isFinite(value)) {
+        throw new Error(`optimizer: \`${name}\` must be a positive number, got ${value}`);
+      }
+    }
+    this.clipping = {
+      clipnorm: args.clipnorm,
+      clipvalue: args.clipvalue,
+      globalClipnorm: args.globalClipnorm,
+    };
+  }
+
+  /** The learning rate the next update uses. */
+  get currentLearningRate(): number {
+    return typeof this.learningRate === 'number' ? this.learningRate : this.learningRate(this.iterations);
+  }
+
+  /** Replaces the learning rate (as ReduceLROnPlateau does). */
+  setLearningRate(value: number): void {
+    if (!(value > 0)) throw new Error(`optimizer: learning rate must be positive, got ${value}`);
+    this.learningRate = value;
+  }
+
+  /** Clips `grads` in place, then updates `params`; returns the gradients' global norm. */
+  apply(kernel: Kernel, params: readonly Ptr[], grads: readonly Ptr[]): number {
+    if (!this.state) {
+      const lengths = params.map((p) => {
+        const length = kernel.lengthOf(p);
+        if (length === undefined) throw new Error('optimizer: a parameter is not a live tensor');
+        return length;
+      });
+      this.state = { kernel, params: [...params], lengths, slots: new Map() };
+    } else if (
+      this.state.params.length !== params.length ||
+      this.state.params.some((p, i) => p !== params[i])
+    ) {
+      throw new Error(
+        'optimizer: already bound to another set of parameters; create one optimizer per model',
+      );
+    }
+    const norm = kernel.clipGradients(grads, this.clipping);
+    const lr = this.currentLearningRate;
+    this.iterations += 1;
+    this.update(kernel, lr, params, grads);
+    return norm;
+  }
+
+  protected abstract update(
+    kernel: Kernel,
+    learningRate: number,
+    params: readonly Ptr[],
+    grads: readonly Ptr[],
+  ): void;
+
+  /** The state tensors named `name`, allocated on first use and filled with `initial`. */
+  protected slot(name: string, initial = 0): Ptr[] {
+    if (!this.state) throw new Error('optimizer: no parameters bound');
+    const held = this.state.slots.get(name);
+    if (held) return held.tensors;
+    const k = this.state.kernel;
+    const tensors = this.state.lengths.map((length) => {
+      const ptr = k.alloc(length);
+      if (initial !== 0) k.fill(ptr, initial);
+      return ptr;
+    });
+    this.state.slots.set(name, { name, tensors });
+    return tensors;
+  }
+
+  /** Keras-style configuration. */
+  abstract getConfig(): Record<string, unknown>;
+
+  protected baseConfig(): Record<string, unknown> {
+    return {
+      learningRate: typeof this.learningRate === 'number' ? this.learningRate : 'schedule',
+      ...Object.fromEntries(Object.entries(this.clipping).filter(([, v]) => v !== undefined)),
+    };
+  }
+
+  /** Frees the state tensors. */
+  dispose(): void {
+    if (!this.state) return;
+    for (const slot of this.state.slots.values()) for (const p of slot.tensors) this.state.kernel.free(p);
+    this.state = undefined;
+  }
+}
