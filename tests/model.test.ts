@@ -231,7 +231,11 @@ describe('callbacks', () => {
       epochs: 4,
       verbose: 0,
       callbacks: [
-        { onEpochEnd: (_e, logs) => void (logs.flat = 1) },
+        {
+          onEpochEnd: (_e, logs) => {
+            logs.flat = 1;
+          },
+        },
         gw.callbacks.reduceLROnPlateau({ monitor: 'flat', patience: 1, factor: 0.5, minLr: 0.02 }),
       ],
     });
