@@ -1,56 +1,71 @@
 /**
- * `npm run demo`: loads the kernel this runtime supports, runs a GRU forward
- * and backward through time on a batch of random sequences, and prints the
- * timings and gradient norms. (The training issue turns this into training
- * on the bundled data set.)
+ * `npm run demo`: trains a GRU on the bundled Seattle weather data to predict
+ * tomorrow's rain, and compares its test accuracy with two naive baselines.
+ *
+ * Flags: --data <csv> (default data/seattle-weather.csv), --epochs, --units,
+ * --optimizer (adam, adamw, rmsprop, sgd, adagrad), --learning-rate,
+ * --batch-size, --seed.
  */
-import { DEFAULT_GRU_CONFIG, type GruDims, Kernel } from '../ts/index.js';
+import { parseArgs } from 'node:util';
+import * as gw from '../ts/index.js';
+import { loadSeattle, majorityAccuracy, persistenceAccuracy } from './seattle.js';
+import { DEFAULTS, trainSeattle } from './train-seattle.js';
 
-const dims: GruDims = { batch: 64, steps: 100, input: 32, units: 256 };
-const { batch: B, steps: T, input: I, units: H } = dims;
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: new URL('../data/seattle-weather.csv', import.meta.url).pathname },
+    epochs: { type: 'string', default: String(DEFAULTS.epochs) },
+    units: { type: 'string', default: String(DEFAULTS.units) },
+    optimizer: { type: 'string', default: DEFAULTS.optimizer },
+    'learning-rate': { type: 'string', default: String(DEFAULTS.learningRate) },
+    'batch-size': { type: 'string', default: String(DEFAULTS.batchSize) },
+    seed: { type: 'string', default: String(DEFAULTS.seed) },
+  },
+});
 
-function random(length: number, scale: number): Float32Array {
-  return Float32Array.from({ length }, () => (Math.random() * 2 - 1) * scale);
+function integer(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} must be a positive integer, got '${text}'`);
+  return value;
 }
 
-const kernel = await Kernel.load();
-console.log(`kernel: ${kernel.flavour} build`);
-const owned: number[] = [];
-const own = (p: number) => {
-  owned.push(p);
-  return p;
-};
-const weights = {
-  kernel: own(kernel.upload(random(I * 3 * H, Math.sqrt(6 / (I + 3 * H))))),
-  recurrentKernel: own(kernel.upload(random(H * 3 * H, Math.sqrt(6 / (4 * H))))),
-  bias: own(kernel.upload(new Float32Array(3 * H))),
-};
-const x = own(kernel.upload(random(B * T * I, 1)));
-const output = own(kernel.alloc(B * H));
-const cache = own(kernel.alloc(kernel.gruCacheLength(dims)));
-const dOutput = own(kernel.upload(random(B * H, 1)));
-const grads = {
-  dKernel: own(kernel.alloc(I * 3 * H)),
-  dRecurrentKernel: own(kernel.alloc(H * 3 * H)),
-  dBias: own(kernel.alloc(3 * H)),
-  dX: own(kernel.alloc(B * T * I)),
-};
-
-const norm = (ptr: number) => Math.sqrt(kernel.view(ptr).reduce((s, v) => s + v * v, 0));
-const flop = 2 * B * T * 3 * H * (I + H);
-for (let round = 1; round <= 3; round++) {
-  const t0 = performance.now();
-  kernel.gruForward(dims, DEFAULT_GRU_CONFIG, { ...weights, x, output, cache });
-  const t1 = performance.now();
-  kernel.gruBackward(dims, DEFAULT_GRU_CONFIG, { ...weights, x, cache, dOutput, ...grads });
-  const t2 = performance.now();
-  console.log(
-    `round ${round}: forward ${(t1 - t0).toFixed(1)} ms (${(flop / (t1 - t0) / 1e6).toFixed(1)} GFLOP/s), ` +
-      `backward ${(t2 - t1).toFixed(1)} ms (${((2 * flop) / (t2 - t1) / 1e6).toFixed(1)} GFLOP/s)`,
-  );
-}
+const data = await loadSeattle(values.data as string);
+const kernel = await gw.ready();
+console.log(`gru-wasm demo: will it rain in Seattle tomorrow? (${kernel.flavour} kernel)`);
 console.log(
-  `GRU(${H}) on B=${B}, T=${T}, I=${I}: |h_T| ${norm(output).toFixed(3)}, |dKernel| ${norm(grads.dKernel).toFixed(3)}, ` +
-    `|dRecurrentKernel| ${norm(grads.dRecurrentKernel).toFixed(3)}, |dX| ${norm(grads.dX).toFixed(3)}`,
+  `  ${data.train.samples} training windows (${data.dates.train.join(' to ')}), ${data.validation.samples} validation, ` +
+    `${data.test.samples} test (${data.dates.test.join(' to ')}); ${data.window} days × ${data.features} features\n`,
 );
-for (const p of owned) kernel.free(p);
+
+const started = performance.now();
+const { model, history, testAccuracy } = await trainSeattle(data, {
+  ...DEFAULTS,
+  epochs: integer('epochs', values.epochs),
+  units: integer('units', values.units),
+  optimizer: values.optimizer as string,
+  learningRate: Number(values['learning-rate']),
+  batchSize: integer('batch-size', values['batch-size']),
+  seed: integer('seed', values.seed),
+});
+const seconds = (performance.now() - started) / 1000;
+const valLoss = history.history.val_loss ?? [];
+const best = valLoss.indexOf(Math.min(...valLoss));
+console.log(
+  `\ntrained ${history.epoch.length} epochs in ${seconds.toFixed(1)} s; best validation loss at epoch ${best + 1}\n`,
+);
+
+const rows: [string, number][] = [
+  ['GRU (gru-wasm)', testAccuracy],
+  ['persistence: tomorrow like today', persistenceAccuracy(data.test)],
+  ['majority class of the training days', majorityAccuracy(data.train, data.test)],
+];
+console.log('test accuracy');
+for (const [name, accuracy] of rows) console.log(`  ${name.padEnd(38)} ${(100 * accuracy).toFixed(1)} %`);
+const [, persistence] = rows[1] as [string, number];
+console.log(
+  testAccuracy > persistence
+    ? '\nthe GRU beats persistence.'
+    : '\nthe GRU does not beat persistence this time.',
+);
+model.dispose();
