@@ -127,6 +127,43 @@ describe('training', () => {
     y.dispose();
   });
 
+  it('weighs samples: the loss is Σ wᵢ·lossᵢ / N and zero-weight samples change nothing', async () => {
+    const { x, y } = dataset(12);
+    const weights = Float32Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 0 : i % 3));
+    const sampleWeight = gw.tensor(weights, [12]);
+    const model = build({ seed: 12, optimizer: gw.optimizers.sgd({ learningRate: 0.5 }) });
+    const prediction = await model.predict(x);
+    const p = await prediction.data();
+    prediction.dispose();
+    const labels = await y.data();
+    const expected =
+      weights.reduce((sum, w, i) => {
+        const q = Math.min(Math.max(p[i] as number, 1e-7), 1 - 1e-7);
+        const l = labels[i] === 1 ? -Math.log(q) : -Math.log(1 - q);
+        return sum + w * l;
+      }, 0) / 12;
+    const history = await model.fit(x, y, { batchSize: 12, shuffle: false, verbose: 0, sampleWeight });
+    expect(history.history.loss?.[0]).toBeCloseTo(expected, 5);
+
+    // Replace the zero-weight samples' inputs: training ends the same.
+    const final = async (inputs: gw.Tensor) => {
+      const m = build({ seed: 13, optimizer: gw.optimizers.sgd({ learningRate: 0.5 }) });
+      await m.fit(inputs, y, { epochs: 3, batchSize: 12, shuffle: false, verbose: 0, sampleWeight });
+      const w = m.snapshotWeights();
+      m.dispose();
+      return w;
+    };
+    const altered = await x.data();
+    for (let i = 0; i < 12; i += 3) altered.fill(5, i * T * I, (i + 1) * T * I);
+    const x2 = gw.tensor(altered, [12, T, I]);
+    expect(await final(x2)).toEqual(await final(x));
+    await expect(model.fit(x, y, { sampleWeight: gw.tensor([1, 2], [2]), verbose: 0 })).rejects.toThrow(
+      'fit: sampleWeight must have shape [12], got [2]',
+    );
+    for (const t of [x, y, x2, sampleWeight]) t.dispose();
+    model.dispose();
+  });
+
   it('trainOnBatch returns the loss before the update', async () => {
     const model = build({ seed: 3 });
     const { x, y } = dataset(16);

@@ -133,14 +133,18 @@ export class Sequential implements TrainingModel {
    * @internal One batch: forward, loss and metrics, and with `train`,
    * backward and one optimizer update. The loss is the one before the update.
    */
-  runBatch(x: Ptr, y: Ptr, batch: number, train: boolean): BatchSums {
+  runBatch(x: Ptr, y: Ptr, batch: number, train: boolean, sampleWeights?: Ptr): BatchSums {
     const { loss, metrics, optimizer } = this.compiledOrThrow;
     const k = this.k;
     const prediction = this.forward({ ptr: x, shape: [batch, ...this.inputShape] }, train);
     const width = prediction.shape[prediction.shape.length - 1] as number;
     const samples = sizeOf(prediction.shape) / width;
     const grad = train ? this.scratch.get('dPrediction', sizeOf(prediction.shape)) : undefined;
-    const value = k.loss(loss, { samples, width }, { predictions: prediction.ptr, targets: y, grad });
+    const value = k.loss(
+      loss,
+      { samples, width },
+      { predictions: prediction.ptr, targets: y, sampleWeights, grad },
+    );
     const predView = k.view(prediction.ptr);
     const targetView = k.view(y);
     // Metrics average over samples of the loss (B, or B·T for sequences);
@@ -203,6 +207,27 @@ export class Sequential implements TrainingModel {
       logs[m.name] = (totals.metrics[i] as number) / totals.samples;
     });
     return logs;
+  }
+
+  /**
+   * @internal Copies the sample weights of rows `order[start .. start +
+   * batch]`, one per loss sample: a per-sequence weight `[N]` is repeated
+   * over the steps of a sequence output.
+   */
+  gatherWeights(weights: Tensor, order: Uint32Array, start: number, batch: number): Ptr {
+    const rows = order.subarray(start, start + batch);
+    const perRow = sizeOf(this.outputShape) / (this.outputShape[this.outputShape.length - 1] as number);
+    const out = this.scratch.get('sampleWeights', batch * perRow);
+    if (weights.size / (weights.shape[0] as number) === perRow) {
+      gatherRows(this.k, weights, rows, out);
+    } else {
+      const from = this.k.view(weights.ptr);
+      const to = this.k.view(out);
+      rows.forEach((row, i) => {
+        to.fill(from[row] as number, i * perRow, (i + 1) * perRow);
+      });
+    }
+    return out;
   }
 
   /** @internal Copies rows `order[start .. start + batch]` into the batch buffers. */

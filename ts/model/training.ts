@@ -22,6 +22,12 @@ export interface FitArgs {
   callbacks?: Callback | Callback[];
   /** Seeds the shuffling: the same seed and initial weights give bit-identical runs. */
   seed?: number;
+  /**
+   * Weights of the training samples' losses, `[samples]`, or `[samples,
+   * steps]` for a sequence output (Keras' sample_weight; the loss is
+   * Σ wᵢ·lossᵢ / count, metrics are unweighted).
+   */
+  sampleWeight?: Tensor;
   /** 0 silent, 1 progress bar, 2 one line per epoch; default: 1 on a terminal, else 2. */
   verbose?: 0 | 1 | 2;
 }
@@ -44,6 +50,7 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   positiveInteger('batchSize', batchSize);
   model.metricsNames; // throws when not compiled
   const n = samplesOf(model, x, y, 'fit');
+  if (args.sampleWeight) checkSampleWeight(model, args.sampleWeight, n);
 
   // Training and validation index sets.
   let trainCount = n;
@@ -88,7 +95,8 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
       const batch = Math.min(batchSize, trainCount - start);
       await each(callbacks, (cb) => cb.onBatchBegin?.(b, { batch: b, size: batch }));
       const [bx, by] = model.gatherBatch(x, y, order, start, batch);
-      const sums = model.runBatch(bx, by, batch, true);
+      const weights = args.sampleWeight && model.gatherWeights(args.sampleWeight, order, start, batch);
+      const sums = model.runBatch(bx, by, batch, true, weights);
       if (!Number.isFinite(sums.loss)) {
         throw new Error(
           `fit: the loss became ${sums.loss / batch} at epoch ${epoch + 1}, batch ${b + 1}; training stopped`,
@@ -115,6 +123,20 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   }
   await each(callbacks, (cb) => cb.onTrainEnd?.({}));
   return history;
+}
+
+function checkSampleWeight(model: Sequential, weights: Tensor, n: number): void {
+  const out = model.outputShape;
+  const steps = out.length > 1 ? (out[0] as number) : undefined;
+  const shapeOk =
+    weights.shape[0] === n &&
+    (weights.rank === 1 || (weights.rank === 2 && steps !== undefined && weights.shape[1] === steps));
+  if (!shapeOk) {
+    const allowed = steps === undefined ? `[${n}]` : `[${n}] or [${n}, ${steps}]`;
+    throw new Error(`fit: sampleWeight must have shape ${allowed}, got [${weights.shape.join(', ')}]`);
+  }
+  const bad = weights.dataSync().findIndex((w) => !(w >= 0) || !Number.isFinite(w));
+  if (bad >= 0) throw new Error(`fit: sampleWeight has a negative or non-finite weight at index ${bad}`);
 }
 
 function averages(
