@@ -209,12 +209,19 @@ export class Kernel {
    * GRU forward over all steps of the batch, in one call.
    * `x [B,T,I]`, `initialState [B,H]` (zeros when absent), `output [B,T,H]`
    * with `returnSequences` else `[B,H]`; `cache` (training) of
-   * {@link gruCacheLength} floats.
+   * {@link gruCacheLength} floats; `mask [B,T]` is 0 on padded steps, which
+   * carry the state (and output) over unchanged.
    */
   gruForward(
     dims: GruDims,
     config: Partial<GruConfig>,
-    buffers: GruWeights & { x: Ptr; initialState?: Ptr | undefined; output: Ptr; cache?: Ptr | undefined },
+    buffers: GruWeights & {
+      x: Ptr;
+      initialState?: Ptr | undefined;
+      mask?: Ptr | undefined;
+      output: Ptr;
+      cache?: Ptr | undefined;
+    },
   ): void {
     const c = { ...DEFAULT_GRU_CONFIG, ...config };
     checkDims('gruForward', { ...dims });
@@ -233,6 +240,7 @@ export class Kernel {
       buffers.recurrentKernel,
       buffers.bias,
       buffers.initialState,
+      buffers.mask,
       buffers.output,
       buffers.cache,
     );
@@ -248,6 +256,7 @@ export class Kernel {
     buffers: GruWeights & {
       x: Ptr;
       cache: Ptr;
+      mask?: Ptr | undefined;
       dOutput: Ptr;
       dKernel: Ptr;
       dRecurrentKernel: Ptr;
@@ -273,6 +282,7 @@ export class Kernel {
       buffers.recurrentKernel,
       buffers.bias,
       buffers.cache,
+      buffers.mask,
       buffers.dOutput,
       buffers.dKernel,
       buffers.dRecurrentKernel,
@@ -329,6 +339,19 @@ export class Kernel {
       buffers.dBias,
       buffers.dX,
     );
+  }
+
+  /**
+   * Keras masking over rows of `width` values: rows equal to `maskValue`
+   * everywhere become zeros in `y` and 0 in `mask` (1 elsewhere).
+   */
+  maskingForward(x: Ptr, width: number, maskValue: number, y: Ptr, mask: Ptr): void {
+    this.glue.maskingForward(x, width, maskValue, y, mask);
+  }
+
+  /** `out[r, :] = values[r, :] · mask[r]` */
+  scaleRows(values: Ptr, mask: Ptr, out: Ptr): void {
+    this.glue.scaleRows(values, mask, out);
   }
 
   /** Applies an activation in place, over rows of `width` values. */

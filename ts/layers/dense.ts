@@ -69,7 +69,7 @@ export class Dense extends Layer {
       y,
     });
     this.saved = training ? { x: input.ptr, y, rows, input: inputSize } : undefined;
-    return { ptr: y, shape: [...input.shape.slice(0, -1), this.units] };
+    return { ptr: y, shape: [...input.shape.slice(0, -1), this.units], mask: input.mask };
   }
 
   backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined {

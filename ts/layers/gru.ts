@@ -19,7 +19,7 @@ export class Gru extends Layer {
   private readonly initializers: Record<'kernel' | 'recurrent' | 'bias', InitializerName>;
   private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
   /** The last training forward: its input, dims and cache. */
-  private saved: { x: Ptr; dims: GruDims; cache: Ptr } | undefined;
+  private saved: { x: Ptr; dims: GruDims; cache: Ptr; mask: Ptr | undefined } | undefined;
 
   constructor(args: GruLayerArgs) {
     super(args, 'gru');
@@ -91,16 +91,33 @@ export class Gru extends Layer {
       kernel: w.kernel.ptr,
       recurrentKernel: w.recurrentKernel.ptr,
       bias: w.bias?.ptr,
+      mask: input.mask,
       output,
       cache,
     });
-    this.saved = cache === undefined ? undefined : { x: input.ptr, dims, cache };
-    return { ptr: output, shape: outputShape };
+    this.saved = cache === undefined ? undefined : { x: input.ptr, dims, cache, mask: input.mask };
+    return { ptr: output, shape: outputShape, mask: this.outputMask(input.mask, batch, steps) };
+  }
+
+  /**
+   * The mask follows a returned sequence (a single final state has none),
+   * reversed with `goBackwards`, whose outputs come in processing order.
+   */
+  private outputMask(mask: Ptr | undefined, batch: number, steps: number): Ptr | undefined {
+    if (mask === undefined || !this.config.returnSequences) return undefined;
+    if (!this.config.goBackwards) return mask;
+    const reversed = this.buffer('outputMask', batch * steps);
+    const from = this.kernel.view(mask);
+    const to = this.kernel.view(reversed);
+    for (let b = 0; b < batch; b++) {
+      for (let s = 0; s < steps; s++) to[b * steps + s] = from[b * steps + steps - 1 - s] as number;
+    }
+    return reversed;
   }
 
   backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined {
     if (!this.saved) throw new Error(`gru ${this.name}: backward without a training forward`);
-    const { x, dims, cache } = this.saved;
+    const { x, dims, cache, mask } = this.saved;
     const w = this.weightsOrThrow;
     const dX = needInputGrad ? this.buffer('dX', dims.batch * dims.steps * dims.input) : undefined;
     this.kernel.gruBackward(dims, this.config, {
@@ -109,6 +126,7 @@ export class Gru extends Layer {
       recurrentKernel: w.recurrentKernel.ptr,
       bias: w.bias?.ptr,
       cache,
+      mask,
       dOutput,
       dKernel: w.kernel.grad,
       dRecurrentKernel: w.recurrentKernel.grad,

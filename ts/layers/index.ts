@@ -1,6 +1,7 @@
 /** Layer factories, named as in TensorFlow.js' `tf.layers`. */
 import { Dense, type DenseLayerArgs } from './dense.js';
 import { Gru, type GruLayerArgs } from './gru.js';
+import { Masking, type MaskingLayerArgs } from './masking.js';
 
 export function gru(args: GruLayerArgs): Gru {
   return new Gru(args);
@@ -11,4 +12,8 @@ export function dense(args: DenseLayerArgs): Dense {
 }
 
 export { type Activation, Layer, type LayerArgs, type Weight } from './layer.js';
-export { Dense, type DenseLayerArgs, Gru, type GruLayerArgs };
+export function masking(args?: MaskingLayerArgs): Masking {
+  return new Masking(args);
+}
+
+export { Dense, type DenseLayerArgs, Gru, type GruLayerArgs, Masking, type MaskingLayerArgs };

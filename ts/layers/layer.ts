@@ -13,6 +13,11 @@ import { type Shape, sizeOf } from '../tensor.js';
 export interface Activation {
   ptr: Ptr;
   shape: Shape;
+  /**
+   * `[B, T]` for a sequence batch with padded steps (0) from a Masking
+   * layer: recurrent layers skip them and the loss ignores them.
+   */
+  mask?: Ptr | undefined;
 }
 
 /** A trainable weight and its gradient buffer. */

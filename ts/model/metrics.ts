@@ -1,30 +1,42 @@
 /**
  * Metrics, computed on each batch's predictions in place (views into the
- * kernel's memory) and averaged over samples. Names follow TensorFlow.js:
- * `accuracy` (reported as `acc`) resolves to the accuracy that fits the loss.
+ * kernel's memory). Names follow TensorFlow.js: `accuracy` (reported as
+ * `acc`) resolves to the accuracy that fits the loss.
  */
 import type { LossName } from '../kernel/types.js';
 
-/** Sum over the batch's samples of the per-sample metric. */
-export type MetricFn = (pred: Float32Array, target: Float32Array, samples: number, width: number) => number;
+/** The metric of loss sample `n` (a row of `width` predictions). */
+export type SampleMetric = (pred: Float32Array, target: Float32Array, n: number, width: number) => number;
 
 export interface Metric {
   /** The key in logs and history. */
   name: string;
-  fn: MetricFn;
+  fn: SampleMetric;
 }
 
-const binaryAccuracy: MetricFn = (pred, target, samples, width) => {
+/** Σₙ wₙ·metric(n) over the batch's loss samples (`wₙ = 1` without weights). */
+export function metricSum(
+  metric: Metric,
+  pred: Float32Array,
+  target: Float32Array,
+  samples: number,
+  width: number,
+  weights?: Float32Array,
+): number {
   let sum = 0;
   for (let n = 0; n < samples; n++) {
-    let hits = 0;
-    for (let j = 0; j < width; j++) {
-      const i = n * width + j;
-      hits += Number((pred[i] as number) > 0.5) === Number((target[i] as number) > 0.5) ? 1 : 0;
-    }
-    sum += hits / width;
+    const w = weights ? (weights[n] as number) : 1;
+    if (w !== 0) sum += w * metric.fn(pred, target, n, width);
   }
   return sum;
+}
+
+const binaryAccuracy: SampleMetric = (pred, target, n, width) => {
+  let hits = 0;
+  for (let j = n * width; j < (n + 1) * width; j++) {
+    hits += (pred[j] as number) > 0.5 === (target[j] as number) > 0.5 ? 1 : 0;
+  }
+  return hits / width;
 };
 
 function argmax(values: Float32Array, start: number, width: number): number {
@@ -34,28 +46,21 @@ function argmax(values: Float32Array, start: number, width: number): number {
   return best;
 }
 
-const categoricalAccuracy: MetricFn = (pred, target, samples, width) => {
-  let sum = 0;
-  for (let n = 0; n < samples; n++)
-    sum += argmax(pred, n * width, width) === argmax(target, n * width, width) ? 1 : 0;
-  return sum;
-};
+const categoricalAccuracy: SampleMetric = (pred, target, n, width) =>
+  argmax(pred, n * width, width) === argmax(target, n * width, width) ? 1 : 0;
 
-const sparseCategoricalAccuracy: MetricFn = (pred, target, samples, width) => {
-  let sum = 0;
-  for (let n = 0; n < samples; n++) sum += argmax(pred, n * width, width) === target[n] ? 1 : 0;
-  return sum;
-};
+const sparseCategoricalAccuracy: SampleMetric = (pred, target, n, width) =>
+  argmax(pred, n * width, width) === target[n] ? 1 : 0;
 
-function meanOver(f: (d: number) => number): MetricFn {
-  return (pred, target, samples, width) => {
+function meanOver(f: (d: number) => number): SampleMetric {
+  return (pred, target, n, width) => {
     let sum = 0;
-    for (let i = 0; i < samples * width; i++) sum += f((pred[i] as number) - (target[i] as number));
+    for (let j = n * width; j < (n + 1) * width; j++) sum += f((pred[j] as number) - (target[j] as number));
     return sum / width;
   };
 }
 
-const byName: Record<string, MetricFn> = {
+const byName: Record<string, SampleMetric> = {
   binaryAccuracy,
   categoricalAccuracy,
   sparseCategoricalAccuracy,

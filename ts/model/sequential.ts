@@ -12,7 +12,7 @@ import { type Optimizer, optimizerFromName } from '../optimizers/index.js';
 import { type Shape, sizeOf, Tensor } from '../tensor.js';
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf } from './data.js';
-import { type Metric, resolveMetric } from './metrics.js';
+import { type Metric, metricSum, resolveMetric } from './metrics.js';
 import { type FitArgs, type History, train } from './training.js';
 
 const LOSSES: readonly LossName[] = [
@@ -36,11 +36,42 @@ interface Compiled {
   metrics: Metric[];
 }
 
-/** Per-batch results before averaging: sums over samples. */
+/** Per-batch results before averaging. */
 export interface BatchSums {
+  /** Sequences in the batch. */
+  samples: number;
+  /** The batch's loss times its sequence count (epochs average over sequences, as Keras). */
+  loss: number;
+  /** Σ metric over the loss samples that count (unpadded steps). */
+  metrics: number[];
+  /** How many loss samples count. */
+  metricWeight: number;
+}
+
+/** Running sums over an epoch's batches. */
+export interface Totals {
   samples: number;
   loss: number;
+  metricWeight: number;
   metrics: number[];
+}
+
+export function addBatch(totals: Totals, sums: BatchSums): void {
+  totals.samples += sums.samples;
+  totals.loss += sums.loss;
+  totals.metricWeight += sums.metricWeight;
+  sums.metrics.forEach((m, i) => {
+    totals.metrics[i] = (totals.metrics[i] ?? 0) + m;
+  });
+}
+
+/** The logs of an epoch: loss per sequence, metrics per counted loss sample. */
+export function averages(names: readonly string[], totals: Totals): Logs {
+  const logs: Logs = { loss: totals.loss / totals.samples };
+  names.slice(1).forEach((name, i) => {
+    logs[name] = totals.metricWeight > 0 ? (totals.metrics[i] ?? 0) / totals.metricWeight : 0;
+  });
+  return logs;
 }
 
 export class Sequential implements TrainingModel {
@@ -140,17 +171,17 @@ export class Sequential implements TrainingModel {
     const width = prediction.shape[prediction.shape.length - 1] as number;
     const samples = sizeOf(prediction.shape) / width;
     const grad = train ? this.scratch.get('dPrediction', sizeOf(prediction.shape)) : undefined;
+    const maskView = prediction.mask === undefined ? undefined : k.view(prediction.mask);
+    const lossWeights = this.lossWeights(samples, maskView, sampleWeights);
     const value = k.loss(
       loss,
       { samples, width },
-      { predictions: prediction.ptr, targets: y, sampleWeights, grad },
+      { predictions: prediction.ptr, targets: y, sampleWeights: lossWeights, grad },
     );
     const predView = k.view(prediction.ptr);
     const targetView = k.view(y);
-    // Metrics average over samples of the loss (B, or B·T for sequences);
-    // report per-sample sums scaled to the batch, as Keras weighs batches.
-    const perRow = samples / batch;
-    const metricSums = metrics.map((m) => m.fn(predView, targetView, samples, width) / perRow);
+    const metricSums = metrics.map((m) => metricSum(m, predView, targetView, samples, width, maskView));
+    const metricWeight = maskView ? maskView.reduce((a, b) => a + b, 0) : samples;
     if (train && grad !== undefined) {
       let d: Ptr | undefined = grad;
       for (let i = this.layers.length - 1; i >= 0 && d !== undefined; i--) {
@@ -163,7 +194,28 @@ export class Sequential implements TrainingModel {
         weights.map((w) => w.grad),
       );
     }
-    return { samples: batch, loss: value * batch, metrics: metricSums };
+    return { samples: batch, loss: value * batch, metrics: metricSums, metricWeight };
+  }
+
+  /**
+   * Per-sample loss weights: the sample weights, times the mask of padded
+   * steps scaled by total/valid, so the loss is the mean over real steps
+   * (Keras 3's masked reduction).
+   */
+  private lossWeights(
+    samples: number,
+    mask: Float32Array | undefined,
+    sampleWeights: Ptr | undefined,
+  ): Ptr | undefined {
+    if (!mask) return sampleWeights;
+    const valid = mask.reduce((a, b) => a + b, 0);
+    const scale = valid > 0 ? samples / valid : 0;
+    const out = this.scratch.get('lossWeights', samples);
+    const weights = this.k.view(out);
+    const given = sampleWeights === undefined ? undefined : this.k.view(sampleWeights);
+    for (let i = 0; i < samples; i++)
+      weights[i] = (mask[i] as number) * scale * (given ? (given[i] as number) : 1);
+    return out;
   }
 
   /** Trains on one batch; returns its loss before the update. */
@@ -191,22 +243,14 @@ export class Sequential implements TrainingModel {
   evaluateLogs(x: Tensor, y: Tensor, batchSize: number, indices?: Uint32Array): Logs {
     const n = samplesOf(this, x, y, 'evaluate');
     const order = indices ?? Uint32Array.from({ length: n }, (_, i) => i);
-    const totals = { samples: 0, loss: 0, metrics: this.compiledOrThrow.metrics.map(() => 0) };
+    const totals: Totals = { samples: 0, loss: 0, metricWeight: 0, metrics: [] };
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = Math.min(batchSize, order.length - start);
       const [bx, by] = this.gatherBatch(x, y, order, start, batch);
       const sums = this.runBatch(bx, by, batch, false);
-      totals.samples += sums.samples;
-      totals.loss += sums.loss;
-      sums.metrics.forEach((m, i) => {
-        totals.metrics[i] = (totals.metrics[i] as number) + m;
-      });
+      addBatch(totals, sums);
     }
-    const logs: Logs = { loss: totals.loss / totals.samples };
-    this.compiledOrThrow.metrics.forEach((m, i) => {
-      logs[m.name] = (totals.metrics[i] as number) / totals.samples;
-    });
-    return logs;
+    return averages(this.metricsNames, totals);
   }
 
   /**

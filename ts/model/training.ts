@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor.js';
 import type { Callback, Logs } from './callbacks.js';
 import { samplesOf } from './data.js';
 import { defaultVerbosity, ProgressLogger } from './progress.js';
-import type { Sequential } from './sequential.js';
+import { addBatch, averages, type Sequential, type Totals } from './sequential.js';
 
 export interface FitArgs {
   /** Default 1. */
@@ -89,7 +89,7 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
     await each(callbacks, (cb) => cb.onEpochBegin?.(epoch, {}));
     if (args.shuffle ?? true) random.shuffle(order);
-    const totals = { samples: 0, loss: 0, metrics: [] as number[] };
+    const totals: Totals = { samples: 0, loss: 0, metricWeight: 0, metrics: [] };
     for (let b = 0; b < batchesPerEpoch; b++) {
       const start = b * batchSize;
       const batch = Math.min(batchSize, trainCount - start);
@@ -102,11 +102,7 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
           `fit: the loss became ${sums.loss / batch} at epoch ${epoch + 1}, batch ${b + 1}; training stopped`,
         );
       }
-      totals.samples += sums.samples;
-      totals.loss += sums.loss;
-      sums.metrics.forEach((m, i) => {
-        totals.metrics[i] = (totals.metrics[i] ?? 0) + m;
-      });
+      addBatch(totals, sums);
       const batchLogs: Logs = { batch: b, size: batch, ...averages(model.metricsNames, totals) };
       await each(callbacks, (cb) => cb.onBatchEnd?.(b, batchLogs));
     }
@@ -137,17 +133,6 @@ function checkSampleWeight(model: Sequential, weights: Tensor, n: number): void 
   }
   const bad = weights.dataSync().findIndex((w) => !(w >= 0) || !Number.isFinite(w));
   if (bad >= 0) throw new Error(`fit: sampleWeight has a negative or non-finite weight at index ${bad}`);
-}
-
-function averages(
-  names: readonly string[],
-  totals: { samples: number; loss: number; metrics: number[] },
-): Logs {
-  const logs: Logs = { loss: totals.loss / totals.samples };
-  names.slice(1).forEach((name, i) => {
-    logs[name] = (totals.metrics[i] ?? 0) / totals.samples;
-  });
-  return logs;
 }
 
 async function each(

@@ -172,7 +172,8 @@ pub fn gru_cache_length(batch: u32, steps: u32, input: u32, units: u32) -> Resul
 
 /// GRU forward; see `gru_core::ops::gru`. Shapes: `x [B,T,I]`, `kernel
 /// [I,3H]`, `recurrentKernel [H,3H]`, `bias [3H]` or `[2,3H]`, `initialState
-/// [B,H]`, `output [B,T,H]` or `[B,H]`, `cache` of `gruCacheLength` floats.
+/// [B,H]`, `mask [B,T]` (0 on padded steps), `output [B,T,H]` or `[B,H]`,
+/// `cache` of `gruCacheLength` floats.
 #[allow(clippy::too_many_arguments)]
 #[wasm_bindgen(js_name = gruForward)]
 pub fn gru_forward(
@@ -190,6 +191,7 @@ pub fn gru_forward(
     recurrent_kernel: u32,
     bias: Option<u32>,
     initial_state: Option<u32>,
+    mask: Option<u32>,
     output: u32,
     cache: Option<u32>,
 ) -> Result<(), JsError> {
@@ -212,9 +214,11 @@ pub fn gru_forward(
         bias: args.read_opt("bias", bias)?,
     };
     let initial_state = args.read_opt("initialState", initial_state)?;
+    let mask = args.read_opt("mask", mask)?;
     let output = args.write("output", output)?;
     let cache = args.write_opt("cache", cache)?;
-    with_workspace(|ws| gru::gru_forward(shape, &options, &params, x, initial_state, output, cache, ws)).map_err(js)
+    with_workspace(|ws| gru::gru_forward(shape, &options, &params, x, initial_state, mask, output, cache, ws))
+        .map_err(js)
 }
 
 /// GRU backward through time; gradients are written, not accumulated.
@@ -236,6 +240,7 @@ pub fn gru_backward(
     recurrent_kernel: u32,
     bias: Option<u32>,
     cache: u32,
+    mask: Option<u32>,
     d_output: u32,
     d_kernel: u32,
     d_recurrent_kernel: u32,
@@ -262,6 +267,7 @@ pub fn gru_backward(
         bias: args.read_opt("bias", bias)?,
     };
     let cache = args.read("cache", cache)?;
+    let mask = args.read_opt("mask", mask)?;
     let d_output = args.read("dOutput", d_output)?;
     let grads = GruGrads {
         kernel: args.write("dKernel", d_kernel)?,
@@ -270,7 +276,7 @@ pub fn gru_backward(
         x: args.write_opt("dX", d_x)?,
         initial_state: args.write_opt("dInitialState", d_initial_state)?,
     };
-    with_workspace(|ws| gru::gru_backward(shape, &options, &params, x, cache, d_output, grads, ws)).map_err(js)
+    with_workspace(|ws| gru::gru_backward(shape, &options, &params, x, cache, mask, d_output, grads, ws)).map_err(js)
 }
 
 /// Dense forward `y = act(x·W + b)`: `x [rows,I]`, `kernel [I,U]`, `bias
@@ -326,6 +332,27 @@ pub fn dense_backward(
         x: args.write_opt("dX", d_x)?,
     };
     with_workspace(|ws| dense::dense_backward(shape, activation, x, kernel, y, dy, grads, ws)).map_err(js)
+}
+
+/// Keras masking: rows of `x [rows, width]` equal to `maskValue` everywhere
+/// become zeros in `y` and 0 in `mask [rows]` (1 elsewhere).
+#[wasm_bindgen(js_name = maskingForward)]
+pub fn masking_forward(x: u32, width: u32, mask_value: f32, y: u32, mask: u32) -> Result<(), JsError> {
+    let mut args = Args::new("masking_forward");
+    let x = args.read("x", x)?;
+    let y = args.write("y", y)?;
+    let mask = args.write("mask", mask)?;
+    gru_core::ops::masking::masking_forward(x, width as usize, mask_value, y, mask).map_err(js)
+}
+
+/// `out[r, :] = values[r, :] · mask[r]`.
+#[wasm_bindgen(js_name = scaleRows)]
+pub fn scale_rows(values: u32, mask: u32, out: u32) -> Result<(), JsError> {
+    let mut args = Args::new("scale_rows");
+    let values = args.read("values", values)?;
+    let mask = args.read("mask", mask)?;
+    let out = args.write("out", out)?;
+    gru_core::ops::masking::scale_rows(values, mask, out).map_err(js)
 }
 
 /// Applies an activation in place over rows of `width` floats.

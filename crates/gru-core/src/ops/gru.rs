@@ -154,6 +154,9 @@ impl GruShape {
 /// # Parameters
 /// - `x`: `[B, T, I]`
 /// - `initial_state`: `[B, H]`, or `None` for zeros
+/// - `mask`: `[B, T]`, 0 where a step is padding (Keras masking): the state
+///   carries over such steps unchanged, and so does the output; `None` when
+///   every step is real
 /// - `output`: `[B, T, H]` with `return_sequences`, else `[B, H]`; written
 /// - `cache`: [`gru_cache_len`] floats to keep for [`gru_backward`], or `None`
 ///   for inference
@@ -164,6 +167,7 @@ pub fn gru_forward(
     params: &GruParams,
     x: &[f32],
     initial_state: Option<&[f32]>,
+    mask: Option<&[f32]>,
     output: &mut [f32],
     cache: Option<&mut [f32]>,
     ws: &mut GemmWorkspace,
@@ -174,6 +178,9 @@ pub fn gru_forward(
     expect_len(OP, "x", x.len(), &[batch, steps, input])?;
     if let Some(h0) = initial_state {
         expect_len(OP, "initialState", h0.len(), &[batch, units])?;
+    }
+    if let Some(mask) = mask {
+        expect_len(OP, "mask", mask.len(), &[batch, steps])?;
     }
     expect_len(OP, "output", output.len(), &shape.output_shape(options))?;
     if let Some(cache) = &cache {
@@ -231,6 +238,13 @@ pub fn gru_forward(
         } else {
             let candidate = packed_candidate.as_ref().expect("packed for reset_after = false");
             step.forward_reset_before(h_prev, h_next, gates_s, &packed_first, candidate, &mut projection, ws);
+        }
+        if let Some(mask) = mask {
+            for b in 0..batch {
+                if mask[b * steps + t] == 0.0 {
+                    h_next[b * units..(b + 1) * units].copy_from_slice(&h_prev[b * units..(b + 1) * units]);
+                }
+            }
         }
         if options.return_sequences {
             for b in 0..batch {
@@ -413,6 +427,7 @@ fn blend(z: &[f32], candidate: &[f32], h_prev: &[f32], h_next: &mut [f32]) {
 /// # Parameters
 /// - `x`: `[B, T, I]`, the forward input
 /// - `cache`: what [`gru_forward`] stored
+/// - `mask`: the forward's mask, if it had one
 /// - `d_output`: ∂L/∂output, shaped like the forward output (`[B, T, H]` in
 ///   processing order with `return_sequences`, else `[B, H]`)
 /// - `grads`: written
@@ -423,6 +438,7 @@ pub fn gru_backward(
     params: &GruParams,
     x: &[f32],
     cache: &[f32],
+    mask: Option<&[f32]>,
     d_output: &[f32],
     grads: GruGrads,
     ws: &mut GemmWorkspace,
@@ -433,6 +449,9 @@ pub fn gru_backward(
     expect_len(OP, "x", x.len(), &[batch, steps, input])?;
     if cache.len() != cache_len {
         return Err(KernelError::new(OP, format!("`cache` has {} floats, expected {cache_len}", cache.len())));
+    }
+    if let Some(mask) = mask {
+        expect_len(OP, "mask", mask.len(), &[batch, steps])?;
     }
     expect_len(OP, "dOutput", d_output.len(), &shape.output_shape(options))?;
     expect_len(OP, "dKernel", grads.kernel.len(), &[input, 3 * units])?;
@@ -494,6 +513,13 @@ pub fn gru_backward(
             let hp = &h_prev[b * units..(b + 1) * units];
             let dh_b = &dh[b * units..(b + 1) * units];
             let dh_prev_b = &mut dh_prev[b * units..(b + 1) * units];
+            if mask.is_some_and(|m| m[b * steps + t] == 0.0) {
+                // A padded step passed the state through: so does its gradient.
+                d_xw_row.fill(0.0);
+                d_hu_row.fill(0.0);
+                dh_prev_b.copy_from_slice(dh_b);
+                continue;
+            }
             for j in 0..units {
                 d_xw_row[j] = dh_b[j] * (hp[j] - candidate[j]);
                 d_xw_row[h2 + j] = dh_b[j] * (1.0 - z[j]);

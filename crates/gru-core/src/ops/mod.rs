@@ -5,3 +5,4 @@ pub mod dense;
 pub mod fastmath;
 pub mod gru;
 pub mod loss;
+pub mod masking;

@@ -8,6 +8,8 @@ use crate::testing::{assert_close, numeric_gradient, to_f64, TestRng};
 struct Reference<'a> {
     shape: GruShape,
     options: &'a GruOptions,
+    /// `[B, T]`, 0 on padded steps.
+    mask: Option<&'a [f32]>,
 }
 
 fn act64(act: Activation, x: f64) -> f64 {
@@ -56,7 +58,9 @@ impl Reference<'_> {
                     let rh: Vec<f64> = (0..units).map(|k| r[k] * h[k]).collect();
                     (0..units).map(|j| act64(o.activation, xw(2 * units + j) + hu(&rh, 2 * units + j))).collect()
                 };
-                h = (0..units).map(|j| z[j] * h[j] + (1.0 - z[j]) * candidate[j]).collect();
+                if self.mask.is_none_or(|m| m[b * steps + t] != 0.0) {
+                    h = (0..units).map(|j| z[j] * h[j] + (1.0 - z[j]) * candidate[j]).collect();
+                }
                 seq.extend_from_slice(&h);
             }
             out.extend(seq);
@@ -71,6 +75,10 @@ impl Reference<'_> {
 }
 
 fn check(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64) {
+    check_masked(shape, options, use_bias, seed, None);
+}
+
+fn check_masked(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64, mask: Option<&[f32]>) {
     let GruShape { batch, steps, input, units } = shape;
     let mut rng = TestRng::new(seed);
     let kernel = rng.vec(input * 3 * units, -0.6, 0.6);
@@ -86,12 +94,12 @@ fn check(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64) {
 
     let mut cache = vec![f32::NAN; gru_cache_len(shape).unwrap()];
     let mut out = vec![0.0; out_len];
-    gru_forward(shape, &options, &params, &x, Some(&h0), &mut out, Some(&mut cache), &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, Some(&h0), mask, &mut out, Some(&mut cache), &mut ws).unwrap();
     let mut out_inference = vec![0.0; out_len];
-    gru_forward(shape, &options, &params, &x, Some(&h0), &mut out_inference, None, &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, Some(&h0), mask, &mut out_inference, None, &mut ws).unwrap();
     assert_eq!(out, out_inference, "training and inference forwards differ");
 
-    let reference = Reference { shape, options: &options };
+    let reference = Reference { shape, options: &options, mask };
     let (k64, u64_, b64, x64, h064) = (to_f64(&kernel), to_f64(&recurrent), to_f64(&bias), to_f64(&x), to_f64(&h0));
     let what = format!("{shape:?} {options:?} bias={use_bias}");
     assert_close(&format!("{what} forward"), &out, &reference.forward(&k64, &u64_, &b64, &x64, &h064), 1e-5, 1e-5);
@@ -108,7 +116,7 @@ fn check(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64) {
         x: Some(&mut dx),
         initial_state: Some(&mut dh0),
     };
-    gru_backward(shape, &options, &params, &x, &cache, &upstream, grads, &mut ws).unwrap();
+    gru_backward(shape, &options, &params, &x, &cache, mask, &upstream, grads, &mut ws).unwrap();
 
     let loss = |out: Vec<f64>| out.iter().zip(&upstream).map(|(o, &u)| o * f64::from(u)).sum::<f64>();
     let h = 1e-6;
@@ -174,6 +182,24 @@ fn wider_than_one_micro_tile() {
 }
 
 #[test]
+fn masked_steps_carry_the_state_and_its_gradient() {
+    // Sequence 0 padded at the end, sequence 1 at the start, sequence 2 in
+    // the middle: every pattern, both reading directions, both reset forms.
+    let shape = GruShape { batch: 3, steps: 5, input: 2, units: 4 };
+    let mask = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0];
+    let mut seed = 90;
+    for reset_after in [false, true] {
+        for go_backwards in [false, true] {
+            for return_sequences in [false, true] {
+                seed += 1;
+                let options = GruOptions { reset_after, go_backwards, return_sequences, ..GruOptions::default() };
+                check_masked(shape, options, true, seed, Some(&mask));
+            }
+        }
+    }
+}
+
+#[test]
 fn zero_state_is_the_default() {
     let shape = GruShape { batch: 2, steps: 3, input: 2, units: 3 };
     let options = GruOptions::default();
@@ -182,8 +208,8 @@ fn zero_state_is_the_default() {
     let params = GruParams { kernel: &k, recurrent_kernel: &u, bias: None };
     let (mut a, mut b) = (vec![0.0; 6], vec![0.0; 6]);
     let mut ws = GemmWorkspace::new();
-    gru_forward(shape, &options, &params, &x, None, &mut a, None, &mut ws).unwrap();
-    gru_forward(shape, &options, &params, &x, Some(&[0.0; 6]), &mut b, None, &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, None, None, &mut a, None, &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, Some(&[0.0; 6]), None, &mut b, None, &mut ws).unwrap();
     assert_eq!(a, b);
 }
 
@@ -194,10 +220,11 @@ fn errors_name_the_argument() {
     let (k, u, bias) = (vec![0.0; 18], vec![0.0; 27], vec![0.0; 9]);
     let params = GruParams { kernel: &k, recurrent_kernel: &u, bias: Some(&bias) };
     let mut out = vec![0.0; 6];
-    let err =
-        gru_forward(shape, &options, &params, &[0.0; 12], None, &mut out, None, &mut GemmWorkspace::new()).unwrap_err();
+    let err = gru_forward(shape, &options, &params, &[0.0; 12], None, None, &mut out, None, &mut GemmWorkspace::new())
+        .unwrap_err();
     assert_eq!(err.to_string(), "gru_forward: `bias` has 9 floats, expected 18 for shape [2, 9]");
     let shape0 = GruShape { steps: 0, ..shape };
-    let err = gru_forward(shape0, &options, &params, &[], None, &mut out, None, &mut GemmWorkspace::new()).unwrap_err();
+    let err =
+        gru_forward(shape0, &options, &params, &[], None, None, &mut out, None, &mut GemmWorkspace::new()).unwrap_err();
     assert_eq!(err.to_string(), "gru_forward: `steps` must be at least 1, got 0");
 }
