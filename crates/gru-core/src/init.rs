@@ -112,11 +112,10 @@ fn orthogonal(out: &mut [f32], rows: usize, cols: usize, rng: &mut SplitMix64) {
     for i in 0..k {
         let (done, rest) = basis.split_at_mut((i + 1) * n);
         let v = &mut done[i * n..];
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let norm = dot(v, v).sqrt();
         v.iter_mut().for_each(|x| *x /= norm);
         for w in rest.chunks_exact_mut(n) {
-            let dot: f64 = v.iter().zip(w.iter()).map(|(a, b)| a * b).sum();
-            w.iter_mut().zip(v.iter()).for_each(|(w, &v)| *w -= dot * v);
+            subtract_projection(v, w);
         }
     }
     if rows < cols {
@@ -129,6 +128,32 @@ fn orthogonal(out: &mut [f32], rows: usize, cols: usize, rng: &mut SplitMix64) {
             }
         }
     }
+}
+
+/// `w ← w − (v·w)·v` for a unit vector `v`.
+///
+/// Not inlined on purpose: V8 runs a WebAssembly call in the tier it started
+/// in, so one long call stays in its baseline compiler; as a small function
+/// called many times this tiers up to optimised code within the first calls.
+#[inline(never)]
+fn subtract_projection(v: &[f64], w: &mut [f64]) {
+    let d = dot(v, w);
+    w.iter_mut().zip(v).for_each(|(w, &v)| *w -= d * v);
+}
+
+/// A dot product with eight independent partial sums: without them the
+/// sum is one dependency chain that neither vectorises nor pipelines
+/// (floating-point addition may not be reassociated by the compiler).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut partial = [0.0f64; 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for k in 0..8 {
+            partial[k] += x[k] * y[k];
+        }
+    }
+    partial.iter().sum::<f64>() + tail
 }
 
 #[cfg(test)]
