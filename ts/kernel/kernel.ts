@@ -15,6 +15,7 @@ import {
   type GruWeights,
   type InitializerName,
   type LossName,
+  type MergeMode,
   type Ptr,
 } from './types.js';
 
@@ -352,6 +353,52 @@ export class Kernel {
   /** `out[r, :] = values[r, :] · mask[r]` */
   scaleRows(values: Ptr, mask: Ptr, out: Ptr): void {
     this.glue.scaleRows(values, mask, out);
+  }
+
+  /**
+   * Merges a bidirectional layer's directions: `a`, `b` are `[B,T,H]`, `b`
+   * reversed in time when `reverseB`; `out` is `[B,T,2H]` for concat, else
+   * `[B,T,H]`.
+   */
+  mergeForward(
+    mode: MergeMode,
+    dims: { batch: number; steps: number; units: number; reverseB: boolean },
+    buffers: { a: Ptr; b: Ptr; out: Ptr },
+  ): void {
+    this.glue.mergeForward(
+      mode,
+      dims.batch,
+      dims.steps,
+      dims.units,
+      dims.reverseB,
+      buffers.a,
+      buffers.b,
+      buffers.out,
+    );
+  }
+
+  mergeBackward(
+    mode: MergeMode,
+    dims: { batch: number; steps: number; units: number; reverseB: boolean },
+    buffers: { a: Ptr; b: Ptr; dOut: Ptr; dA: Ptr; dB: Ptr },
+  ): void {
+    this.glue.mergeBackward(
+      mode,
+      dims.batch,
+      dims.steps,
+      dims.units,
+      dims.reverseB,
+      buffers.a,
+      buffers.b,
+      buffers.dOut,
+      buffers.dA,
+      buffers.dB,
+    );
+  }
+
+  /** `out = a + b` */
+  add(a: Ptr, b: Ptr, out: Ptr): void {
+    this.glue.add(a, b, out);
   }
 
   /** Applies an activation in place, over rows of `width` values. */

@@ -10,6 +10,9 @@ export type LossName =
   | 'meanSquaredError'
   | 'meanAbsoluteError';
 
+/** How a bidirectional layer combines its two directions. */
+export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
+
 export type InitializerName =
   | 'zeros'
   | 'ones'

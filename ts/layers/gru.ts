@@ -21,8 +21,12 @@ export class Gru extends Layer {
   /** The last training forward: its input, dims and cache. */
   private saved: { x: Ptr; dims: GruDims; cache: Ptr; mask: Ptr | undefined } | undefined;
 
+  /** The arguments it was made with (Bidirectional clones them). */
+  readonly args: Readonly<GruLayerArgs>;
+
   constructor(args: GruLayerArgs) {
     super(args, 'gru');
+    this.args = { ...args };
     if (!Number.isInteger(args.units) || args.units < 1) {
       throw new Error(`gru: \`units\` must be a positive integer, got ${args.units}`);
     }

@@ -1,4 +1,5 @@
 /** Layer factories, named as in TensorFlow.js' `tf.layers`. */
+import { Bidirectional, type BidirectionalLayerArgs } from './bidirectional.js';
 import { Dense, type DenseLayerArgs } from './dense.js';
 import { Gru, type GruLayerArgs } from './gru.js';
 import { Masking, type MaskingLayerArgs } from './masking.js';
@@ -16,4 +17,17 @@ export function masking(args?: MaskingLayerArgs): Masking {
   return new Masking(args);
 }
 
-export { Dense, type DenseLayerArgs, Gru, type GruLayerArgs, Masking, type MaskingLayerArgs };
+export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
+  return new Bidirectional(args);
+}
+
+export {
+  Bidirectional,
+  type BidirectionalLayerArgs,
+  Dense,
+  type DenseLayerArgs,
+  Gru,
+  type GruLayerArgs,
+  Masking,
+  type MaskingLayerArgs,
+};

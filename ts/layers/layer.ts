@@ -101,7 +101,7 @@ export abstract class Layer {
   }
 
   countParams(): number {
-    return this.owned.reduce((sum, w) => sum + sizeOf(w.shape), 0);
+    return this.weights().reduce((sum, w) => sum + sizeOf(w.shape), 0);
   }
 
   /** Allocates a weight and its gradient, filled by `initializer`. */

@@ -18,6 +18,7 @@ use gru_core::ops::activation::Activation;
 use gru_core::ops::dense::{self, DenseGrads, DenseShape};
 use gru_core::ops::gru::{self, GruGrads, GruOptions, GruParams, GruShape};
 use gru_core::ops::loss::{self, Loss};
+use gru_core::ops::merge::{self, MergeMode, MergeShape};
 use gru_core::KernelError;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -353,6 +354,67 @@ pub fn scale_rows(values: u32, mask: u32, out: u32) -> Result<(), JsError> {
     let mask = args.read("mask", mask)?;
     let out = args.write("out", out)?;
     gru_core::ops::masking::scale_rows(values, mask, out).map_err(js)
+}
+
+fn merge_config(
+    mode: &str,
+    batch: u32,
+    steps: u32,
+    units: u32,
+    reverse_b: bool,
+) -> Result<(MergeMode, MergeShape), JsError> {
+    let mode = MergeMode::from_name(mode).map_err(js)?;
+    Ok((mode, MergeShape { batch: batch as usize, steps: steps as usize, units: units as usize, reverse_b }))
+}
+
+/// Merges two directions `a`, `b` (`[B,T,H]`; `b` reversed in time when
+/// `reverseB`) into `out` (`[B,T,2H]` for concat, else `[B,T,H]`).
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = mergeForward)]
+pub fn merge_forward(
+    mode: &str,
+    batch: u32,
+    steps: u32,
+    units: u32,
+    reverse_b: bool,
+    a: u32,
+    b: u32,
+    out: u32,
+) -> Result<(), JsError> {
+    let (mode, shape) = merge_config(mode, batch, steps, units, reverse_b)?;
+    let mut args = Args::new("merge_forward");
+    let (a, b, out) = (args.read("a", a)?, args.read("b", b)?, args.write("out", out)?);
+    merge::merge_forward(mode, shape, a, b, out).map_err(js)
+}
+
+/// The gradients of both directions from the merged output's.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = mergeBackward)]
+pub fn merge_backward(
+    mode: &str,
+    batch: u32,
+    steps: u32,
+    units: u32,
+    reverse_b: bool,
+    a: u32,
+    b: u32,
+    d_out: u32,
+    d_a: u32,
+    d_b: u32,
+) -> Result<(), JsError> {
+    let (mode, shape) = merge_config(mode, batch, steps, units, reverse_b)?;
+    let mut args = Args::new("merge_backward");
+    let (a, b, d_out) = (args.read("a", a)?, args.read("b", b)?, args.read("dOut", d_out)?);
+    let (d_a, d_b) = (args.write("dA", d_a)?, args.write("dB", d_b)?);
+    merge::merge_backward(mode, shape, a, b, d_out, d_a, d_b).map_err(js)
+}
+
+/// `out = a + b`.
+#[wasm_bindgen]
+pub fn add(a: u32, b: u32, out: u32) -> Result<(), JsError> {
+    let mut args = Args::new("add");
+    let (a, b, out) = (args.read("a", a)?, args.read("b", b)?, args.write("out", out)?);
+    merge::add(a, b, out).map_err(js)
 }
 
 /// Applies an activation in place over rows of `width` floats.

@@ -6,3 +6,4 @@ pub mod fastmath;
 pub mod gru;
 pub mod loss;
 pub mod masking;
+pub mod merge;
