@@ -396,6 +396,21 @@ export class Kernel {
     );
   }
 
+  /** Fills `mask` for inverted dropout: `1 / (1 − rate)` with probability `1 − rate`, else 0. */
+  dropoutMask(mask: Ptr, rate: number, seed: number): void {
+    this.glue.dropoutMask(mask, rate, seed);
+  }
+
+  /** `out = a ⊙ b` */
+  multiply(a: Ptr, b: Ptr, out: Ptr): void {
+    this.glue.multiply(a, b, out);
+  }
+
+  /** `out[b,t,:] = x[b,t,:] ⊙ mask[b,:]` for `x [B,T,I]`, `mask [B,I]`. */
+  multiplyPerSequence(x: Ptr, mask: Ptr, batch: number, out: Ptr): void {
+    this.glue.multiplyPerSequence(x, mask, batch, out);
+  }
+
   /** `out = a + b` */
   add(a: Ptr, b: Ptr, out: Ptr): void {
     this.glue.add(a, b, out);

@@ -1,10 +1,19 @@
 /** The GRU layer (Keras' `GRU`): see `GruConfig` for the equations. */
 import type { GruConfig, GruDims, InitializerName, Ptr } from '../kernel/types.js';
+import { nextSeed, Random } from '../random.js';
 import type { Shape } from '../tensor.js';
+import { checkRate } from './dropout.js';
 import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
 
 export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
   units: number;
+  /**
+   * Fraction of the input features dropped at training time, one mask per
+   * sequence for all its steps and all gates (Keras 3's default GRU).
+   */
+  dropout?: number;
+  /** Seeds the dropout masks; default: from `gw.setRandomSeed`'s generator. */
+  seed?: number;
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   recurrentInitializer?: InitializerName;
@@ -18,8 +27,12 @@ export class Gru extends Layer {
   readonly useBias: boolean;
   private readonly initializers: Record<'kernel' | 'recurrent' | 'bias', InitializerName>;
   private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
-  /** The last training forward: its input, dims and cache. */
-  private saved: { x: Ptr; dims: GruDims; cache: Ptr; mask: Ptr | undefined } | undefined;
+  readonly dropout: number;
+  private readonly random: Random;
+  /** The last training forward: its (dropped-out) input, dims, cache, masks. */
+  private saved:
+    | { x: Ptr; dims: GruDims; cache: Ptr; mask: Ptr | undefined; dropoutMask: Ptr | undefined }
+    | undefined;
 
   /** The arguments it was made with (Bidirectional clones them). */
   readonly args: Readonly<GruLayerArgs>;
@@ -45,6 +58,9 @@ export class Gru extends Layer {
       if (value === 'softmax') throw new Error(`gru: \`${name}\` cannot be softmax`);
     }
     this.useBias = args.useBias ?? true;
+    this.dropout = args.dropout ?? 0;
+    checkRate('gru', 'dropout', this.dropout);
+    this.random = new Random(args.seed ?? nextSeed());
     this.initializers = {
       kernel: args.kernelInitializer ?? 'glorotUniform',
       recurrent: args.recurrentInitializer ?? 'orthogonal',
@@ -90,8 +106,16 @@ export class Gru extends Layer {
     );
     const cache = training ? this.buffer('cache', this.kernel.gruCacheLength(dims)) : undefined;
     const w = this.weightsOrThrow;
+    let x = input.ptr;
+    let dropoutMask: Ptr | undefined;
+    if (training && this.dropout > 0) {
+      dropoutMask = this.buffer('dropoutMask', batch * inputSize);
+      this.kernel.dropoutMask(dropoutMask, this.dropout, this.random.nextUint32());
+      x = this.buffer('droppedInput', batch * steps * inputSize);
+      this.kernel.multiplyPerSequence(input.ptr, dropoutMask, batch, x);
+    }
     this.kernel.gruForward(dims, this.config, {
-      x: input.ptr,
+      x,
       kernel: w.kernel.ptr,
       recurrentKernel: w.recurrentKernel.ptr,
       bias: w.bias?.ptr,
@@ -99,7 +123,7 @@ export class Gru extends Layer {
       output,
       cache,
     });
-    this.saved = cache === undefined ? undefined : { x: input.ptr, dims, cache, mask: input.mask };
+    this.saved = cache === undefined ? undefined : { x, dims, cache, mask: input.mask, dropoutMask };
     return { ptr: output, shape: outputShape, mask: this.outputMask(input.mask, batch, steps) };
   }
 
@@ -121,9 +145,13 @@ export class Gru extends Layer {
 
   backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined {
     if (!this.saved) throw new Error(`gru ${this.name}: backward without a training forward`);
-    const { x, dims, cache, mask } = this.saved;
+    const { x, dims, cache, mask, dropoutMask } = this.saved;
     const w = this.weightsOrThrow;
-    const dX = needInputGrad ? this.buffer('dX', dims.batch * dims.steps * dims.input) : undefined;
+    const inputLength = dims.batch * dims.steps * dims.input;
+    const dX = needInputGrad ? this.buffer('dX', inputLength) : undefined;
+    // With input dropout, the kernel's dX is for the dropped-out input.
+    const dKernelInput =
+      dX !== undefined && dropoutMask !== undefined ? this.buffer('dDroppedInput', inputLength) : dX;
     this.kernel.gruBackward(dims, this.config, {
       x,
       kernel: w.kernel.ptr,
@@ -135,8 +163,11 @@ export class Gru extends Layer {
       dKernel: w.kernel.grad,
       dRecurrentKernel: w.recurrentKernel.grad,
       dBias: w.bias?.grad,
-      dX,
+      dX: dKernelInput,
     });
+    if (dX !== undefined && dKernelInput !== undefined && dKernelInput !== dX && dropoutMask !== undefined) {
+      this.kernel.multiplyPerSequence(dKernelInput, dropoutMask, dims.batch, dX);
+    }
     return dX;
   }
 
@@ -146,6 +177,7 @@ export class Gru extends Layer {
       units: this.units,
       ...this.config,
       useBias: this.useBias,
+      dropout: this.dropout,
       kernelInitializer: this.initializers.kernel,
       recurrentInitializer: this.initializers.recurrent,
       biasInitializer: this.initializers.bias,

@@ -1,6 +1,7 @@
 /** Layer factories, named as in TensorFlow.js' `tf.layers`. */
 import { Bidirectional, type BidirectionalLayerArgs } from './bidirectional.js';
 import { Dense, type DenseLayerArgs } from './dense.js';
+import { Dropout, type DropoutLayerArgs } from './dropout.js';
 import { Gru, type GruLayerArgs } from './gru.js';
 import { Masking, type MaskingLayerArgs } from './masking.js';
 
@@ -13,6 +14,10 @@ export function dense(args: DenseLayerArgs): Dense {
 }
 
 export { type Activation, Layer, type LayerArgs, type Weight } from './layer.js';
+export function dropout(args: DropoutLayerArgs): Dropout {
+  return new Dropout(args);
+}
+
 export function masking(args?: MaskingLayerArgs): Masking {
   return new Masking(args);
 }

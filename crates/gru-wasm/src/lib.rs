@@ -16,6 +16,7 @@ use gru_core::gemm::{self, GemmWorkspace, MatMut, MatRef};
 use gru_core::init::Initializer;
 use gru_core::ops::activation::Activation;
 use gru_core::ops::dense::{self, DenseGrads, DenseShape};
+use gru_core::ops::dropout;
 use gru_core::ops::gru::{self, GruGrads, GruOptions, GruParams, GruShape};
 use gru_core::ops::loss::{self, Loss};
 use gru_core::ops::merge::{self, MergeMode, MergeShape};
@@ -407,6 +408,29 @@ pub fn merge_backward(
     let (a, b, d_out) = (args.read("a", a)?, args.read("b", b)?, args.read("dOut", d_out)?);
     let (d_a, d_b) = (args.write("dA", d_a)?, args.write("dB", d_b)?);
     merge::merge_backward(mode, shape, a, b, d_out, d_a, d_b).map_err(js)
+}
+
+/// Fills `mask` for inverted dropout: `1 / (1 − rate)` or 0.
+#[wasm_bindgen(js_name = dropoutMask)]
+pub fn dropout_mask(mask: u32, rate: f32, seed: u32) -> Result<(), JsError> {
+    let mask = Args::new("dropout_mask").write("mask", mask)?;
+    dropout::dropout_mask(mask, rate, u64::from(seed)).map_err(js)
+}
+
+/// `out = a ⊙ b`.
+#[wasm_bindgen]
+pub fn multiply(a: u32, b: u32, out: u32) -> Result<(), JsError> {
+    let mut args = Args::new("multiply");
+    let (a, b, out) = (args.read("a", a)?, args.read("b", b)?, args.write("out", out)?);
+    dropout::multiply(a, b, out).map_err(js)
+}
+
+/// `out[b,t,:] = x[b,t,:] ⊙ mask[b,:]`.
+#[wasm_bindgen(js_name = multiplyPerSequence)]
+pub fn multiply_per_sequence(x: u32, mask: u32, batch: u32, out: u32) -> Result<(), JsError> {
+    let mut args = Args::new("multiply_per_sequence");
+    let (x, mask, out) = (args.read("x", x)?, args.read("mask", mask)?, args.write("out", out)?);
+    dropout::multiply_per_sequence(x, mask, batch as usize, out).map_err(js)
 }
 
 /// `out = a + b`.

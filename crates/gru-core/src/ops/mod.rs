@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod dense;
+pub mod dropout;
 pub mod fastmath;
 pub mod gru;
 pub mod loss;
