@@ -32,7 +32,15 @@ describe('dropout layer', () => {
     const run = async () => {
       gw.setRandomSeed(21);
       const model = gw.sequential();
-      model.add(gw.layers.gru({ units: 4, inputShape: [3, 2], returnSequences: true, dropout: 0.3 }));
+      model.add(
+        gw.layers.gru({
+          units: 4,
+          inputShape: [3, 2],
+          returnSequences: true,
+          dropout: 0.3,
+          recurrentDropout: 0.2,
+        }),
+      );
       model.add(gw.layers.dropout({ rate: 0.5 }));
       model.add(gw.layers.gru({ units: 4 }));
       model.add(gw.layers.dense({ units: 1 }));
@@ -73,5 +81,52 @@ describe('GRU input dropout', () => {
     gru.dispose();
     plain.dispose();
     for (const p of [x, zeros, dOut]) k.free(p);
+  });
+});
+
+describe('GRU recurrent dropout', () => {
+  it('drops the state only where it enters the recurrent products', () => {
+    for (const resetAfter of [false, true]) {
+      gw.setRandomSeed(8);
+      // rate 0.9999: with this seed every entry of the 2 × 3 mask drops, so
+      // the gates see no state, while the update still keeps it.
+      const gru = gw.layers.gru({
+        units: 3,
+        recurrentDropout: 0.9999,
+        seed: 1,
+        returnSequences: true,
+        resetAfter,
+      });
+      gru.build(k, [4, 3]);
+      const blind = gw.layers.gru({ units: 3, returnSequences: true, resetAfter });
+      blind.build(k, [4, 3]);
+      const [kernel, recurrent, bias] = gru.weights() as [
+        gw.layers.Weight,
+        gw.layers.Weight,
+        gw.layers.Weight,
+      ];
+      const [bKernel, bRecurrent, bBias] = blind.weights() as [
+        gw.layers.Weight,
+        gw.layers.Weight,
+        gw.layers.Weight,
+      ];
+      k.view(bKernel.ptr).set(k.view(kernel.ptr));
+      k.view(bBias.ptr).set(k.view(bias.ptr));
+      k.view(bias.ptr).set(randomUniform(9, k.view(bias.ptr).length, -0.5, 0.5));
+      k.view(bBias.ptr).set(k.view(bias.ptr));
+      k.fill(bRecurrent.ptr, 0);
+      const x = k.upload(randomUniform(4, 2 * 4 * 3));
+      const input = { ptr: x, shape: [2, 4, 3] };
+      const trained = k.download(gru.forward(input, true).ptr);
+      expect(Array.from(trained)).toEqual(
+        Array.from(k.download(blind.forward(input, false).ptr)).map((v) => expect.closeTo(v, 6)),
+      );
+      // Inference uses the whole state.
+      expect(k.download(gru.forward(input, false).ptr)).not.toEqual(trained);
+      expect(k.download(recurrent.ptr).some((v) => v !== 0)).toBe(true);
+      gru.dispose();
+      blind.dispose();
+      k.free(x);
+    }
   });
 });

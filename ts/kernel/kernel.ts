@@ -211,7 +211,8 @@ export class Kernel {
    * `x [B,T,I]`, `initialState [B,H]` (zeros when absent), `output [B,T,H]`
    * with `returnSequences` else `[B,H]`; `cache` (training) of
    * {@link gruCacheLength} floats; `mask [B,T]` is 0 on padded steps, which
-   * carry the state (and output) over unchanged.
+   * carry the state (and output) over unchanged; `recurrentMask [B,H]`
+   * (recurrent dropout) scales the state entering the recurrent products.
    */
   gruForward(
     dims: GruDims,
@@ -220,6 +221,7 @@ export class Kernel {
       x: Ptr;
       initialState?: Ptr | undefined;
       mask?: Ptr | undefined;
+      recurrentMask?: Ptr | undefined;
       output: Ptr;
       cache?: Ptr | undefined;
     },
@@ -242,6 +244,7 @@ export class Kernel {
       buffers.bias,
       buffers.initialState,
       buffers.mask,
+      buffers.recurrentMask,
       buffers.output,
       buffers.cache,
     );
@@ -258,6 +261,7 @@ export class Kernel {
       x: Ptr;
       cache: Ptr;
       mask?: Ptr | undefined;
+      recurrentMask?: Ptr | undefined;
       dOutput: Ptr;
       dKernel: Ptr;
       dRecurrentKernel: Ptr;
@@ -284,6 +288,7 @@ export class Kernel {
       buffers.bias,
       buffers.cache,
       buffers.mask,
+      buffers.recurrentMask,
       buffers.dOutput,
       buffers.dKernel,
       buffers.dRecurrentKernel,

@@ -12,6 +12,12 @@ export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
    * sequence for all its steps and all gates (Keras 3's default GRU).
    */
   dropout?: number;
+  /**
+   * Fraction of the state's units dropped in the recurrent products (all
+   * three gates; the update keeps the whole state), one mask per sequence
+   * for all its steps: variational dropout (Gal & Ghahramani 2016).
+   */
+  recurrentDropout?: number;
   /** Seeds the dropout masks; default: from `gw.setRandomSeed`'s generator. */
   seed?: number;
   useBias?: boolean;
@@ -28,10 +34,18 @@ export class Gru extends Layer {
   private readonly initializers: Record<'kernel' | 'recurrent' | 'bias', InitializerName>;
   private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
   readonly dropout: number;
+  readonly recurrentDropout: number;
   private readonly random: Random;
   /** The last training forward: its (dropped-out) input, dims, cache, masks. */
   private saved:
-    | { x: Ptr; dims: GruDims; cache: Ptr; mask: Ptr | undefined; dropoutMask: Ptr | undefined }
+    | {
+        x: Ptr;
+        dims: GruDims;
+        cache: Ptr;
+        mask: Ptr | undefined;
+        dropoutMask: Ptr | undefined;
+        recurrentMask: Ptr | undefined;
+      }
     | undefined;
 
   /** The arguments it was made with (Bidirectional clones them). */
@@ -60,6 +74,8 @@ export class Gru extends Layer {
     this.useBias = args.useBias ?? true;
     this.dropout = args.dropout ?? 0;
     checkRate('gru', 'dropout', this.dropout);
+    this.recurrentDropout = args.recurrentDropout ?? 0;
+    checkRate('gru', 'recurrentDropout', this.recurrentDropout);
     this.random = new Random(args.seed ?? nextSeed());
     this.initializers = {
       kernel: args.kernelInitializer ?? 'glorotUniform',
@@ -114,16 +130,23 @@ export class Gru extends Layer {
       x = this.buffer('droppedInput', batch * steps * inputSize);
       this.kernel.multiplyPerSequence(input.ptr, dropoutMask, batch, x);
     }
+    let recurrentMask: Ptr | undefined;
+    if (training && this.recurrentDropout > 0) {
+      recurrentMask = this.buffer('recurrentMask', batch * this.units);
+      this.kernel.dropoutMask(recurrentMask, this.recurrentDropout, this.random.nextUint32());
+    }
     this.kernel.gruForward(dims, this.config, {
       x,
       kernel: w.kernel.ptr,
       recurrentKernel: w.recurrentKernel.ptr,
       bias: w.bias?.ptr,
       mask: input.mask,
+      recurrentMask,
       output,
       cache,
     });
-    this.saved = cache === undefined ? undefined : { x, dims, cache, mask: input.mask, dropoutMask };
+    this.saved =
+      cache === undefined ? undefined : { x, dims, cache, mask: input.mask, dropoutMask, recurrentMask };
     return { ptr: output, shape: outputShape, mask: this.outputMask(input.mask, batch, steps) };
   }
 
@@ -145,7 +168,7 @@ export class Gru extends Layer {
 
   backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined {
     if (!this.saved) throw new Error(`gru ${this.name}: backward without a training forward`);
-    const { x, dims, cache, mask, dropoutMask } = this.saved;
+    const { x, dims, cache, mask, dropoutMask, recurrentMask } = this.saved;
     const w = this.weightsOrThrow;
     const inputLength = dims.batch * dims.steps * dims.input;
     const dX = needInputGrad ? this.buffer('dX', inputLength) : undefined;
@@ -159,6 +182,7 @@ export class Gru extends Layer {
       bias: w.bias?.ptr,
       cache,
       mask,
+      recurrentMask,
       dOutput,
       dKernel: w.kernel.grad,
       dRecurrentKernel: w.recurrentKernel.grad,
@@ -178,6 +202,7 @@ export class Gru extends Layer {
       ...this.config,
       useBias: this.useBias,
       dropout: this.dropout,
+      recurrentDropout: this.recurrentDropout,
       kernelInitializer: this.initializers.kernel,
       recurrentInitializer: this.initializers.recurrent,
       biasInitializer: this.initializers.bias,

@@ -174,8 +174,9 @@ pub fn gru_cache_length(batch: u32, steps: u32, input: u32, units: u32) -> Resul
 
 /// GRU forward; see `gru_core::ops::gru`. Shapes: `x [B,T,I]`, `kernel
 /// [I,3H]`, `recurrentKernel [H,3H]`, `bias [3H]` or `[2,3H]`, `initialState
-/// [B,H]`, `mask [B,T]` (0 on padded steps), `output [B,T,H]` or `[B,H]`,
-/// `cache` of `gruCacheLength` floats.
+/// [B,H]`, `mask [B,T]` (0 on padded steps), `recurrentMask [B,H]`
+/// (recurrent dropout), `output [B,T,H]` or `[B,H]`, `cache` of
+/// `gruCacheLength` floats.
 #[allow(clippy::too_many_arguments)]
 #[wasm_bindgen(js_name = gruForward)]
 pub fn gru_forward(
@@ -194,6 +195,7 @@ pub fn gru_forward(
     bias: Option<u32>,
     initial_state: Option<u32>,
     mask: Option<u32>,
+    recurrent_mask: Option<u32>,
     output: u32,
     cache: Option<u32>,
 ) -> Result<(), JsError> {
@@ -217,10 +219,13 @@ pub fn gru_forward(
     };
     let initial_state = args.read_opt("initialState", initial_state)?;
     let mask = args.read_opt("mask", mask)?;
+    let recurrent_mask = args.read_opt("recurrentMask", recurrent_mask)?;
     let output = args.write("output", output)?;
     let cache = args.write_opt("cache", cache)?;
-    with_workspace(|ws| gru::gru_forward(shape, &options, &params, x, initial_state, mask, output, cache, ws))
-        .map_err(js)
+    with_workspace(|ws| {
+        gru::gru_forward(shape, &options, &params, x, initial_state, mask, recurrent_mask, output, cache, ws)
+    })
+    .map_err(js)
 }
 
 /// GRU backward through time; gradients are written, not accumulated.
@@ -243,6 +248,7 @@ pub fn gru_backward(
     bias: Option<u32>,
     cache: u32,
     mask: Option<u32>,
+    recurrent_mask: Option<u32>,
     d_output: u32,
     d_kernel: u32,
     d_recurrent_kernel: u32,
@@ -270,6 +276,7 @@ pub fn gru_backward(
     };
     let cache = args.read("cache", cache)?;
     let mask = args.read_opt("mask", mask)?;
+    let recurrent_mask = args.read_opt("recurrentMask", recurrent_mask)?;
     let d_output = args.read("dOutput", d_output)?;
     let grads = GruGrads {
         kernel: args.write("dKernel", d_kernel)?,
@@ -278,7 +285,10 @@ pub fn gru_backward(
         x: args.write_opt("dX", d_x)?,
         initial_state: args.write_opt("dInitialState", d_initial_state)?,
     };
-    with_workspace(|ws| gru::gru_backward(shape, &options, &params, x, cache, mask, d_output, grads, ws)).map_err(js)
+    with_workspace(|ws| {
+        gru::gru_backward(shape, &options, &params, x, cache, mask, recurrent_mask, d_output, grads, ws)
+    })
+    .map_err(js)
 }
 
 /// Dense forward `y = act(x·W + b)`: `x [rows,I]`, `kernel [I,U]`, `bias

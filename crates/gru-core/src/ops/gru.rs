@@ -157,6 +157,9 @@ impl GruShape {
 /// - `mask`: `[B, T]`, 0 where a step is padding (Keras masking): the state
 ///   carries over such steps unchanged, and so does the output; `None` when
 ///   every step is real
+/// - `recurrent_mask`: `[B, H]`, recurrent dropout: the state entering the
+///   recurrent products (all three gates) is `h⊙m`, the same `m` at every
+///   step; the update `z⊙h + (1 − z)⊙h̃` keeps the undropped `h`
 /// - `output`: `[B, T, H]` with `return_sequences`, else `[B, H]`; written
 /// - `cache`: [`gru_cache_len`] floats to keep for [`gru_backward`], or `None`
 ///   for inference
@@ -168,6 +171,7 @@ pub fn gru_forward(
     x: &[f32],
     initial_state: Option<&[f32]>,
     mask: Option<&[f32]>,
+    recurrent_mask: Option<&[f32]>,
     output: &mut [f32],
     cache: Option<&mut [f32]>,
     ws: &mut GemmWorkspace,
@@ -181,6 +185,9 @@ pub fn gru_forward(
     }
     if let Some(mask) = mask {
         expect_len(OP, "mask", mask.len(), &[batch, steps])?;
+    }
+    if let Some(m) = recurrent_mask {
+        expect_len(OP, "recurrentMask", m.len(), &[batch, units])?;
     }
     expect_len(OP, "output", output.len(), &shape.output_shape(options))?;
     if let Some(cache) = &cache {
@@ -216,6 +223,7 @@ pub fn gru_forward(
         (PackedB::new(recurrent.columns(0, 2 * units)), Some(PackedB::new(recurrent.columns(2 * units, units))))
     };
     let mut projection = vec![0.0f32; batch * h3];
+    let mut dropped_state = vec![0.0f32; if recurrent_mask.is_some() { state_len } else { 0 }];
 
     for s in 0..steps {
         let t = shape.input_step(options, s);
@@ -233,11 +241,19 @@ pub fn gru_forward(
             (&before[s * state_len..], &mut after[..state_len], gate_block)
         };
         let step = Step { shape, options, xw: &xw, t };
+        let h_recurrent: &[f32] = match recurrent_mask {
+            Some(m) => {
+                dropped_state.iter_mut().zip(h_prev.iter().zip(m)).for_each(|(d, (h, m))| *d = h * m);
+                &dropped_state
+            }
+            None => h_prev,
+        };
+        let states = StepStates { h_prev, h_recurrent, h_next };
         if options.reset_after {
-            step.forward_reset_after(h_prev, h_next, gates_s, &packed_first, recurrent_bias, &mut projection, ws);
+            step.forward_reset_after(states, gates_s, &packed_first, recurrent_bias, &mut projection, ws);
         } else {
             let candidate = packed_candidate.as_ref().expect("packed for reset_after = false");
-            step.forward_reset_before(h_prev, h_next, gates_s, &packed_first, candidate, &mut projection, ws);
+            step.forward_reset_before(states, gates_s, &packed_first, candidate, &mut projection, ws);
         }
         if let Some(mask) = mask {
             for b in 0..batch {
@@ -283,6 +299,16 @@ fn input_projection(shape: GruShape, params: &GruParams, x: &[f32], ws: &mut Gem
     xw
 }
 
+/// The states one step reads and writes, each `[B, H]`.
+struct StepStates<'a> {
+    /// The state before the step, which the update gate keeps.
+    h_prev: &'a [f32],
+    /// The state the recurrent products read: `h_prev`, or `h_prev⊙m` with
+    /// recurrent dropout.
+    h_recurrent: &'a [f32],
+    h_next: &'a mut [f32],
+}
+
 /// One time step's view of the shared inputs.
 struct Step<'a> {
     shape: GruShape,
@@ -301,15 +327,13 @@ impl Step<'_> {
     }
 
     /// # Parameters
-    /// - `h_prev`, `h_next`: `[B, H]`
     /// - `gates`: `[B, 4H]` ← z, r, h̃, `h·U_h + b_hh`
     /// - `packed`: all of `U`, `[H, 3H]`
     /// - `projection`: scratch `[B, 3H]`
     #[allow(clippy::too_many_arguments)]
     fn forward_reset_after(
         &self,
-        h_prev: &[f32],
-        h_next: &mut [f32],
+        states: StepStates,
         gates: &mut [f32],
         packed: &PackedB,
         recurrent_bias: Option<&[f32]>,
@@ -317,6 +341,7 @@ impl Step<'_> {
         ws: &mut GemmWorkspace,
     ) {
         let GruShape { batch, units, .. } = self.shape;
+        let StepStates { h_prev, h_recurrent, h_next } = states;
         let h3 = 3 * units;
         let beta = match recurrent_bias {
             Some(bias) => {
@@ -327,7 +352,7 @@ impl Step<'_> {
         };
         gemm_packed(
             1.0,
-            MatRef::row_major(h_prev, batch, units),
+            MatRef::row_major(h_recurrent, batch, units),
             packed,
             beta,
             MatMut::row_major(projection, batch, h3),
@@ -361,8 +386,7 @@ impl Step<'_> {
     #[allow(clippy::too_many_arguments)]
     fn forward_reset_before(
         &self,
-        h_prev: &[f32],
-        h_next: &mut [f32],
+        states: StepStates,
         gates: &mut [f32],
         packed_zr: &PackedB,
         packed_h: &PackedB,
@@ -370,11 +394,12 @@ impl Step<'_> {
         ws: &mut GemmWorkspace,
     ) {
         let GruShape { batch, units, .. } = self.shape;
+        let StepStates { h_prev, h_recurrent, h_next } = states;
         let (h2, h4) = (2 * units, 4 * units);
         let (zr_proj, rest) = projection.split_at_mut(batch * h2);
         gemm_packed(
             1.0,
-            MatRef::row_major(h_prev, batch, units),
+            MatRef::row_major(h_recurrent, batch, units),
             packed_zr,
             0.0,
             MatMut::row_major(zr_proj, batch, h2),
@@ -386,7 +411,7 @@ impl Step<'_> {
             let zr = &mut g[..h2];
             zr.iter_mut().zip(&xw[..h2]).zip(&zr_proj[b * h2..(b + 1) * h2]).for_each(|((g, &a), &c)| *g = a + c);
             self.options.recurrent_activation.forward(zr, units);
-            let h = &h_prev[b * units..(b + 1) * units];
+            let h = &h_recurrent[b * units..(b + 1) * units];
             for j in 0..units {
                 g[3 * units + j] = g[units + j] * h[j];
             }
@@ -427,7 +452,7 @@ fn blend(z: &[f32], candidate: &[f32], h_prev: &[f32], h_next: &mut [f32]) {
 /// # Parameters
 /// - `x`: `[B, T, I]`, the forward input
 /// - `cache`: what [`gru_forward`] stored
-/// - `mask`: the forward's mask, if it had one
+/// - `mask`, `recurrent_mask`: the forward's, if it had them
 /// - `d_output`: ∂L/∂output, shaped like the forward output (`[B, T, H]` in
 ///   processing order with `return_sequences`, else `[B, H]`)
 /// - `grads`: written
@@ -439,6 +464,7 @@ pub fn gru_backward(
     x: &[f32],
     cache: &[f32],
     mask: Option<&[f32]>,
+    recurrent_mask: Option<&[f32]>,
     d_output: &[f32],
     grads: GruGrads,
     ws: &mut GemmWorkspace,
@@ -452,6 +478,9 @@ pub fn gru_backward(
     }
     if let Some(mask) = mask {
         expect_len(OP, "mask", mask.len(), &[batch, steps])?;
+    }
+    if let Some(m) = recurrent_mask {
+        expect_len(OP, "recurrentMask", m.len(), &[batch, units])?;
     }
     expect_len(OP, "dOutput", d_output.len(), &shape.output_shape(options))?;
     expect_len(OP, "dKernel", grads.kernel.len(), &[input, 3 * units])?;
@@ -486,6 +515,19 @@ pub fn gru_backward(
     let mut dh = vec![0.0f32; state_len];
     let mut dh_prev = vec![0.0f32; state_len];
     let mut d_reset_state = vec![0.0f32; state_len];
+    let mut dh_recurrent = vec![0.0f32; state_len];
+    // The states the recurrent products read: h, or h⊙m with recurrent dropout.
+    let dropped_states: Vec<f32>;
+    let recurrent_states: &[f32] = match recurrent_mask {
+        Some(m) => {
+            dropped_states = states[..steps * state_len]
+                .chunks_exact(state_len)
+                .flat_map(|step| step.iter().zip(m).map(|(h, m)| h * m))
+                .collect();
+            &dropped_states
+        }
+        None => &states[..steps * state_len],
+    };
     if !options.return_sequences {
         dh.copy_from_slice(d_output);
     }
@@ -542,9 +584,11 @@ pub fn gru_backward(
             }
         }
 
+        // ∂L/∂(the state the recurrent products read), through U and r.
+        let rec_prev = &recurrent_states[s * state_len..(s + 1) * state_len];
         if options.reset_after {
             let d_hu_mat = MatRef::row_major(d_hu_s, batch, h3);
-            gemm_packed(1.0, d_hu_mat, &packed_first_t, 1.0, MatMut::row_major(&mut dh_prev, batch, units), ws);
+            gemm_packed(1.0, d_hu_mat, &packed_first_t, 0.0, MatMut::row_major(&mut dh_recurrent, batch, units), ws);
         } else {
             // ∂L/∂(r⊙h) = ∂a_h·U_hᵀ, then through r and h.
             let candidate_t = packed_candidate_t.as_ref().expect("packed for reset_after = false");
@@ -552,19 +596,25 @@ pub fn gru_backward(
             gemm_packed(1.0, d_candidate, candidate_t, 0.0, MatMut::row_major(&mut d_reset_state, batch, units), ws);
             for b in 0..batch {
                 let r = &gates_s[b * h4 + units..b * h4 + h2];
-                let hp = &h_prev[b * units..(b + 1) * units];
+                let hr = &rec_prev[b * units..(b + 1) * units];
                 let drh = &d_reset_state[b * units..(b + 1) * units];
                 let row = b * steps + t;
                 let d_r = &mut d_xw[row * h3 + units..row * h3 + h2];
                 for j in 0..units {
-                    d_r[j] = drh[j] * hp[j];
-                    dh_prev[b * units + j] += drh[j] * r[j];
+                    d_r[j] = drh[j] * hr[j];
+                    dh_recurrent[b * units + j] = drh[j] * r[j];
                 }
                 ract.backward(r, d_r, units);
                 d_hu_s[b * h3 + units..b * h3 + h2].copy_from_slice(d_r);
             }
             let d_zr = MatRef::new(d_hu_s, batch, h2, h3, 1);
-            gemm_packed(1.0, d_zr, &packed_first_t, 1.0, MatMut::row_major(&mut dh_prev, batch, units), ws);
+            gemm_packed(1.0, d_zr, &packed_first_t, 1.0, MatMut::row_major(&mut dh_recurrent, batch, units), ws);
+        }
+        match recurrent_mask {
+            Some(m) => {
+                dh_prev.iter_mut().zip(dh_recurrent.iter().zip(m)).for_each(|(d, (g, m))| *d += g * m);
+            }
+            None => dh_prev.iter_mut().zip(&dh_recurrent).for_each(|(d, g)| *d += g),
         }
         std::mem::swap(&mut dh, &mut dh_prev);
     }
@@ -592,7 +642,7 @@ pub fn gru_backward(
         );
     }
     // ∂U = Σ_s h_sᵀ·∂hu_s as one GEMM over all steps: states[0..T] is [T·B, H].
-    let all_prev_states = MatRef::row_major(&states[..steps * state_len], steps * batch, units);
+    let all_prev_states = MatRef::row_major(recurrent_states, steps * batch, units);
     let d_hu_mat = MatRef::row_major(&d_hu, steps * batch, h3);
     let mut d_recurrent = MatMut::row_major(grads.recurrent_kernel, units, h3);
     if options.reset_after {

@@ -10,6 +10,8 @@ struct Reference<'a> {
     options: &'a GruOptions,
     /// `[B, T]`, 0 on padded steps.
     mask: Option<&'a [f32]>,
+    /// `[B, H]`, recurrent dropout.
+    recurrent_mask: Option<&'a [f32]>,
 }
 
 fn act64(act: Activation, x: f64) -> f64 {
@@ -33,6 +35,12 @@ impl Reference<'_> {
         let mut last = Vec::new();
         for b in 0..batch {
             let mut h: Vec<f64> = h0[b * units..(b + 1) * units].to_vec();
+            let drop = |h: &[f64]| -> Vec<f64> {
+                match self.recurrent_mask {
+                    Some(m) => h.iter().enumerate().map(|(j, v)| v * f64::from(m[b * units + j])).collect(),
+                    None => h.to_vec(),
+                }
+            };
             let mut seq = Vec::new();
             for s in 0..steps {
                 let t = if o.go_backwards { steps - 1 - s } else { s };
@@ -40,22 +48,23 @@ impl Reference<'_> {
                 let xw = |col: usize| bias[col] + (0..input).map(|i| xt[i] * kernel[i * h3 + col]).sum::<f64>();
                 let hu = |v: &[f64], col: usize| (0..units).map(|k| v[k] * recurrent[k * h3 + col]).sum::<f64>();
                 let recurrent_bias = |col: usize| if o.reset_after { bias[h3 + col] } else { 0.0 };
+                let hd = drop(&h);
                 let z: Vec<f64> =
-                    (0..units).map(|j| act64(o.recurrent_activation, xw(j) + hu(&h, j) + recurrent_bias(j))).collect();
+                    (0..units).map(|j| act64(o.recurrent_activation, xw(j) + hu(&hd, j) + recurrent_bias(j))).collect();
                 let r: Vec<f64> = (0..units)
                     .map(|j| {
-                        act64(o.recurrent_activation, xw(units + j) + hu(&h, units + j) + recurrent_bias(units + j))
+                        act64(o.recurrent_activation, xw(units + j) + hu(&hd, units + j) + recurrent_bias(units + j))
                     })
                     .collect();
                 let candidate: Vec<f64> = if o.reset_after {
                     (0..units)
                         .map(|j| {
                             let col = 2 * units + j;
-                            act64(o.activation, xw(col) + r[j] * (hu(&h, col) + recurrent_bias(col)))
+                            act64(o.activation, xw(col) + r[j] * (hu(&hd, col) + recurrent_bias(col)))
                         })
                         .collect()
                 } else {
-                    let rh: Vec<f64> = (0..units).map(|k| r[k] * h[k]).collect();
+                    let rh: Vec<f64> = (0..units).map(|k| r[k] * hd[k]).collect();
                     (0..units).map(|j| act64(o.activation, xw(2 * units + j) + hu(&rh, 2 * units + j))).collect()
                 };
                 if self.mask.is_none_or(|m| m[b * steps + t] != 0.0) {
@@ -79,6 +88,17 @@ fn check(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64) {
 }
 
 fn check_masked(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64, mask: Option<&[f32]>) {
+    check_dropped(shape, options, use_bias, seed, mask, None);
+}
+
+fn check_dropped(
+    shape: GruShape,
+    options: GruOptions,
+    use_bias: bool,
+    seed: u64,
+    mask: Option<&[f32]>,
+    recurrent_mask: Option<&[f32]>,
+) {
     let GruShape { batch, steps, input, units } = shape;
     let mut rng = TestRng::new(seed);
     let kernel = rng.vec(input * 3 * units, -0.6, 0.6);
@@ -94,12 +114,14 @@ fn check_masked(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64,
 
     let mut cache = vec![f32::NAN; gru_cache_len(shape).unwrap()];
     let mut out = vec![0.0; out_len];
-    gru_forward(shape, &options, &params, &x, Some(&h0), mask, &mut out, Some(&mut cache), &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, Some(&h0), mask, recurrent_mask, &mut out, Some(&mut cache), &mut ws)
+        .unwrap();
     let mut out_inference = vec![0.0; out_len];
-    gru_forward(shape, &options, &params, &x, Some(&h0), mask, &mut out_inference, None, &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, Some(&h0), mask, recurrent_mask, &mut out_inference, None, &mut ws)
+        .unwrap();
     assert_eq!(out, out_inference, "training and inference forwards differ");
 
-    let reference = Reference { shape, options: &options, mask };
+    let reference = Reference { shape, options: &options, mask, recurrent_mask };
     let (k64, u64_, b64, x64, h064) = (to_f64(&kernel), to_f64(&recurrent), to_f64(&bias), to_f64(&x), to_f64(&h0));
     let what = format!("{shape:?} {options:?} bias={use_bias}");
     assert_close(&format!("{what} forward"), &out, &reference.forward(&k64, &u64_, &b64, &x64, &h064), 1e-5, 1e-5);
@@ -116,7 +138,7 @@ fn check_masked(shape: GruShape, options: GruOptions, use_bias: bool, seed: u64,
         x: Some(&mut dx),
         initial_state: Some(&mut dh0),
     };
-    gru_backward(shape, &options, &params, &x, &cache, mask, &upstream, grads, &mut ws).unwrap();
+    gru_backward(shape, &options, &params, &x, &cache, mask, recurrent_mask, &upstream, grads, &mut ws).unwrap();
 
     let loss = |out: Vec<f64>| out.iter().zip(&upstream).map(|(o, &u)| o * f64::from(u)).sum::<f64>();
     let h = 1e-6;
@@ -200,6 +222,25 @@ fn masked_steps_carry_the_state_and_its_gradient() {
 }
 
 #[test]
+fn recurrent_dropout_masks_the_recurrent_products() {
+    // A mask with zeros and inverted-dropout scales, with and without a
+    // sequence mask: forward against the reference, gradients against
+    // finite differences.
+    let shape = GruShape { batch: 2, steps: 4, input: 3, units: 5 };
+    let recurrent_mask = [2.0, 0.0, 2.0, 2.0, 0.0, 0.0, 2.0, 2.0, 0.0, 2.0];
+    let steps_mask = [1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0];
+    let mut seed = 120;
+    for reset_after in [false, true] {
+        for go_backwards in [false, true] {
+            seed += 1;
+            let options = GruOptions { reset_after, go_backwards, return_sequences: true, ..GruOptions::default() };
+            check_dropped(shape, options, true, seed, None, Some(&recurrent_mask));
+            check_dropped(shape, options, true, seed + 50, Some(&steps_mask), Some(&recurrent_mask));
+        }
+    }
+}
+
+#[test]
 fn zero_state_is_the_default() {
     let shape = GruShape { batch: 2, steps: 3, input: 2, units: 3 };
     let options = GruOptions::default();
@@ -208,8 +249,8 @@ fn zero_state_is_the_default() {
     let params = GruParams { kernel: &k, recurrent_kernel: &u, bias: None };
     let (mut a, mut b) = (vec![0.0; 6], vec![0.0; 6]);
     let mut ws = GemmWorkspace::new();
-    gru_forward(shape, &options, &params, &x, None, None, &mut a, None, &mut ws).unwrap();
-    gru_forward(shape, &options, &params, &x, Some(&[0.0; 6]), None, &mut b, None, &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, None, None, None, &mut a, None, &mut ws).unwrap();
+    gru_forward(shape, &options, &params, &x, Some(&[0.0; 6]), None, None, &mut b, None, &mut ws).unwrap();
     assert_eq!(a, b);
 }
 
@@ -220,11 +261,12 @@ fn errors_name_the_argument() {
     let (k, u, bias) = (vec![0.0; 18], vec![0.0; 27], vec![0.0; 9]);
     let params = GruParams { kernel: &k, recurrent_kernel: &u, bias: Some(&bias) };
     let mut out = vec![0.0; 6];
-    let err = gru_forward(shape, &options, &params, &[0.0; 12], None, None, &mut out, None, &mut GemmWorkspace::new())
-        .unwrap_err();
+    let err =
+        gru_forward(shape, &options, &params, &[0.0; 12], None, None, None, &mut out, None, &mut GemmWorkspace::new())
+            .unwrap_err();
     assert_eq!(err.to_string(), "gru_forward: `bias` has 9 floats, expected 18 for shape [2, 9]");
     let shape0 = GruShape { steps: 0, ..shape };
-    let err =
-        gru_forward(shape0, &options, &params, &[], None, None, &mut out, None, &mut GemmWorkspace::new()).unwrap_err();
+    let err = gru_forward(shape0, &options, &params, &[], None, None, None, &mut out, None, &mut GemmWorkspace::new())
+        .unwrap_err();
     assert_eq!(err.to_string(), "gru_forward: `steps` must be at least 1, got 0");
 }
