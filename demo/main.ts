@@ -4,7 +4,7 @@
  *
  * Flags: --data <csv> (default data/seattle-weather.csv), --epochs, --units,
  * --optimizer (adam, adamw, rmsprop, sgd, adagrad), --learning-rate,
- * --batch-size, --seed.
+ * --batch-size, --seed, --save <dir> (default output/seattle-gru).
  */
 import { parseArgs } from 'node:util';
 import * as gw from '../ts/index.js';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     'learning-rate': { type: 'string', default: String(DEFAULTS.learningRate) },
     'batch-size': { type: 'string', default: String(DEFAULTS.batchSize) },
     seed: { type: 'string', default: String(DEFAULTS.seed) },
+    save: { type: 'string', default: new URL('../output/seattle-gru', import.meta.url).pathname },
   },
 });
 
@@ -67,5 +68,9 @@ console.log(
   testAccuracy > persistence
     ? '\nthe GRU beats persistence.'
     : '\nthe GRU does not beat persistence this time.',
+);
+const saved = await model.save(values.save as string);
+console.log(
+  `model saved in the TensorFlow.js layers format: ${saved.modelJson} (+ ${saved.bytes} bytes of weights)`,
 );
 model.dispose();

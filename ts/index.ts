@@ -15,6 +15,8 @@
 import { Sequential } from './model/sequential.js';
 
 export { kernel, ready } from './backend.js';
+export { modelFromArtifacts, modelToArtifacts } from './io/artifacts.js';
+export { loadModel } from './io/files.js';
 export { Kernel } from './kernel/kernel.js';
 export { defaultFlavour, type KernelFlavour, threadsAvailable } from './kernel/load.js';
 export {

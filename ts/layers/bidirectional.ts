@@ -22,6 +22,8 @@ export class Bidirectional extends Layer {
   readonly forwardLayer: Gru;
   readonly backwardLayer: Gru;
   readonly mergeMode: MergeMode;
+  /** The wrapped layer's own name, which its copies' names extend. */
+  readonly innerName: string;
   private saved: { a: Activation; b: Activation; batch: number; steps: number } | undefined;
 
   constructor(args: BidirectionalLayerArgs) {
@@ -33,6 +35,7 @@ export class Bidirectional extends Layer {
     if (!MODES.includes(this.mergeMode)) {
       throw new Error(`bidirectional: unknown mergeMode '${this.mergeMode}' (expected ${MODES.join(', ')})`);
     }
+    this.innerName = args.layer.name;
     const inner = { ...args.layer.args, inputShape: undefined };
     this.forwardLayer = new Gru({ ...inner, name: `${this.name}/forward_${args.layer.name}` });
     this.backwardLayer = new Gru({

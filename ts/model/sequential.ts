@@ -375,6 +375,16 @@ export class Sequential implements TrainingModel {
     return text;
   }
 
+  /**
+   * Saves the topology and weights in the TensorFlow.js layers format
+   * (`model.json` + `weights.bin`) into a directory, given as a path or a
+   * file:// URL (Node).
+   */
+  async save(destination: string): Promise<{ modelJson: string; bytes: number }> {
+    const { saveModel } = await import('../io/files.js');
+    return saveModel(this, destination);
+  }
+
   /** Frees every weight, gradient, optimizer state and scratch buffer. */
   dispose(): void {
     for (const layer of this.layers) layer.dispose();

@@ -1,0 +1,206 @@
+/**
+ * A Sequential model as TensorFlow.js layers-format artifacts: `model.json`
+ * (topology + weights manifest) and float32 little-endian weight data.
+ */
+import { kernel as loadedKernel } from '../backend.js';
+import type { Layer } from '../layers/layer.js';
+import { Sequential } from '../model/sequential.js';
+import { sizeOf } from '../tensor.js';
+import { declaredInputShape, type LayerJson, layerFromJson, layerToJson, Path } from './topology.js';
+
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: 'float32';
+}
+
+export interface ModelJson {
+  modelTopology: {
+    class_name: 'Sequential';
+    config: { name: string; layers: LayerJson[] };
+    keras_version: string;
+    backend: string;
+  };
+  format: 'layers-model';
+  generatedBy: string;
+  convertedBy: null;
+  weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+}
+
+export const GENERATED_BY = 'gru-wasm 0.1.0';
+
+/** `model.json` and the one weights file it names. */
+export function modelToArtifacts(
+  model: Sequential,
+  weightsPath = 'weights.bin',
+): { json: ModelJson; weightData: Uint8Array } {
+  const layers = model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined));
+  const weights = model.layers.flatMap((l) => l.weights());
+  const values = model.snapshotWeights();
+  const total = values.reduce((n, v) => n + v.length, 0);
+  const data = new Float32Array(total);
+  let offset = 0;
+  for (const v of values) {
+    data.set(v, offset);
+    offset += v.length;
+  }
+  return {
+    json: {
+      modelTopology: {
+        class_name: 'Sequential',
+        config: { name: 'sequential', layers },
+        keras_version: 'tfjs-layers 4.22.0',
+        backend: 'tensor_flow.js',
+      },
+      format: 'layers-model',
+      generatedBy: GENERATED_BY,
+      convertedBy: null,
+      weightsManifest: [
+        {
+          paths: [weightsPath],
+          weights: weights.map((w) => ({ name: w.name, shape: [...w.shape], dtype: 'float32' })),
+        },
+      ],
+    },
+    weightData: littleEndianBytes(data),
+  };
+}
+
+function littleEndianBytes(values: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => {
+    view.setFloat32(i * 4, v, true);
+  });
+  return bytes;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The weight specs and shard paths of a manifest, checked. */
+export function readManifest(json: unknown, file: string): { specs: WeightSpec[]; paths: string[] } {
+  const root = new Path(file, 'model.json');
+  if (!isObject(json)) throw root.error('expected a JSON object');
+  const manifest = json.weightsManifest;
+  if (!Array.isArray(manifest)) throw root.child('weightsManifest').error('missing or not an array');
+  const specs: WeightSpec[] = [];
+  const paths: string[] = [];
+  manifest.forEach((group, g) => {
+    const at = root.child('weightsManifest').child(g);
+    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw at.error('expected { paths: [...], weights: [...] }');
+    }
+    for (const [i, p] of group.paths.entries()) {
+      if (typeof p !== 'string' || p.length === 0 || p.includes('..') || p.startsWith('/')) {
+        throw at
+          .child('paths')
+          .child(i)
+          .error(`not a relative file name: ${JSON.stringify(p)}`);
+      }
+      paths.push(p);
+    }
+    for (const [i, w] of group.weights.entries()) {
+      const wAt = at.child('weights').child(i);
+      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape))
+        throw wAt.error('expected { name, shape, dtype }');
+      if (w.dtype !== 'float32')
+        throw wAt.child('dtype').error(`unsupported dtype ${JSON.stringify(w.dtype)} (only float32)`);
+      if (!w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 2 ** 28)) {
+        throw wAt.child('shape').error(`bad shape ${JSON.stringify(w.shape)}`);
+      }
+      if (Object.hasOwn(w, 'quantization')) throw wAt.error('quantized weights are not supported');
+      specs.push({ name: w.name, shape: w.shape as number[], dtype: 'float32' });
+    }
+  });
+  return { specs, paths };
+}
+
+/** Declared weight bytes; refuses absurd totals before anything is allocated. */
+export function declaredBytes(specs: readonly WeightSpec[], file: string): number {
+  const bytes = specs.reduce((n, s) => n + 4 * sizeOf(s.shape), 0);
+  if (bytes > 2 ** 30)
+    throw new Error(`${file}: the manifest declares ${bytes} bytes of weights, more than the 1 GiB limit`);
+  return bytes;
+}
+
+/** Builds the model a `model.json` describes and loads its weight data. */
+export function modelFromArtifacts(json: unknown, weightData: Uint8Array, file: string): Sequential {
+  const { specs } = readManifest(json, file);
+  const expected = declaredBytes(specs, file);
+  if (weightData.length !== expected) {
+    throw new Error(
+      `${file}: the weight files hold ${weightData.length} bytes but the manifest's shapes need ${expected}${weightData.length < expected ? ' (truncated?)' : ''}`,
+    );
+  }
+  const root = new Path(file, 'model.json');
+  const topology = (json as Record<string, unknown>).modelTopology;
+  if (!isObject(topology)) throw root.child('modelTopology').error('missing');
+  // Converted Keras models nest the model under model_config.
+  const modelJson = isObject(topology.model_config) ? topology.model_config : topology;
+  const at = root.child('modelTopology');
+  if (modelJson.class_name !== 'Sequential') {
+    throw at
+      .child('class_name')
+      .error(`only Sequential models are supported, got ${JSON.stringify(modelJson.class_name)}`);
+  }
+  const config = modelJson.config;
+  const layerList = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
+  if (!Array.isArray(layerList) || layerList.length === 0)
+    throw at.child('config').child('layers').error('missing or empty');
+
+  const model = new Sequential(loadedKernel());
+  try {
+    let pendingInput: number[] | undefined;
+    layerList.forEach((entry, i) => {
+      const path = at.child('config').child('layers').child(i);
+      if (isObject(entry) && entry.class_name === 'InputLayer') {
+        const c = entry.config;
+        pendingInput = isObject(c)
+          ? (declaredInputShape(c, path.child('config')) as number[] | undefined)
+          : undefined;
+        if (!pendingInput) throw path.error('InputLayer without batch_input_shape');
+        return;
+      }
+      let layer: Layer = layerFromJson(entry, path);
+      if (pendingInput && model.layers.length === 0 && !layer.inputShape) {
+        layer = layerFromJson(
+          {
+            ...(entry as LayerJson),
+            config: { ...(entry as LayerJson).config, batch_input_shape: [null, ...pendingInput] },
+          },
+          path,
+        );
+      }
+      model.add(layer);
+    });
+    const weights = model.layers.flatMap((l) => l.weights());
+    if (weights.length !== specs.length) {
+      throw new Error(
+        `${file}: the topology has ${weights.length} weights but the manifest lists ${specs.length}`,
+      );
+    }
+    const view = new DataView(weightData.buffer, weightData.byteOffset, weightData.byteLength);
+    let offset = 0;
+    const values = weights.map((w, i) => {
+      const spec = specs[i] as WeightSpec;
+      if (spec.shape.length !== w.shape.length || spec.shape.some((d, j) => d !== w.shape[j])) {
+        throw new Error(
+          `${file}: weight ${i} (${spec.name}) has shape [${spec.shape.join(', ')}] but ${w.name} needs [${w.shape.join(', ')}]`,
+        );
+      }
+      const array = new Float32Array(sizeOf(spec.shape));
+      for (let j = 0; j < array.length; j++) array[j] = view.getFloat32(offset + 4 * j, true);
+      offset += 4 * array.length;
+      const bad = array.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new Error(`${file}: weight ${spec.name} holds ${array[bad]} at index ${bad}`);
+      return array;
+    });
+    model.setWeights(values);
+    return model;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}

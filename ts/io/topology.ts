@@ -1,0 +1,282 @@
+/**
+ * Model topology in the TensorFlow.js / Keras layers format: each layer as
+ * `{ class_name, config }` with Keras' snake_case keys, and back.
+ */
+import type { Activation, InitializerName, MergeMode } from '../kernel/types.js';
+import { Bidirectional } from '../layers/bidirectional.js';
+import { Dense } from '../layers/dense.js';
+import { Dropout } from '../layers/dropout.js';
+import { Gru } from '../layers/gru.js';
+import type { Layer } from '../layers/layer.js';
+import { Masking } from '../layers/masking.js';
+import type { Shape } from '../tensor.js';
+
+export interface LayerJson {
+  class_name: string;
+  config: Record<string, unknown>;
+}
+
+const ACTIVATIONS: Record<Activation, string> = {
+  linear: 'linear',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
+  relu: 'relu',
+  hardSigmoid: 'hard_sigmoid',
+  softmax: 'softmax',
+};
+
+const INITIALIZERS: Record<InitializerName, LayerJson> = {
+  zeros: { class_name: 'Zeros', config: {} },
+  ones: { class_name: 'Ones', config: {} },
+  glorotUniform: {
+    class_name: 'VarianceScaling',
+    config: { scale: 1, mode: 'fan_avg', distribution: 'uniform', seed: null },
+  },
+  glorotNormal: {
+    class_name: 'VarianceScaling',
+    config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null },
+  },
+  heUniform: {
+    class_name: 'VarianceScaling',
+    config: { scale: 2, mode: 'fan_in', distribution: 'uniform', seed: null },
+  },
+  orthogonal: { class_name: 'Orthogonal', config: { gain: 1, seed: null } },
+};
+
+/** Where a malformed topology is, for error messages. */
+class Path {
+  constructor(
+    readonly file: string,
+    readonly at: string,
+  ) {}
+
+  child(key: string | number): Path {
+    return new Path(this.file, typeof key === 'number' ? `${this.at}[${key}]` : `${this.at}.${key}`);
+  }
+
+  error(message: string): Error {
+    return new Error(`${this.file}: ${this.at}: ${message}`);
+  }
+}
+
+function field(config: Record<string, unknown>, key: string, _path?: Path): unknown {
+  return Object.hasOwn(config, key) ? config[key] : undefined;
+}
+
+function boolean(config: Record<string, unknown>, key: string, path: Path, fallback: boolean): boolean {
+  const value = field(config, key, path);
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean')
+    throw path.child(key).error(`expected true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function number(config: Record<string, unknown>, key: string, path: Path, fallback?: number): number {
+  const value = field(config, key, path);
+  if ((value === undefined || value === null) && fallback !== undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw path.child(key).error(`expected a number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function activation(
+  config: Record<string, unknown>,
+  key: string,
+  path: Path,
+  fallback: Activation,
+): Activation {
+  const value = field(config, key, path) ?? fallback;
+  const entry = Object.entries(ACTIVATIONS).find(([camel, snake]) => value === snake || value === camel);
+  if (!entry) throw path.child(key).error(`unsupported activation ${JSON.stringify(value)}`);
+  return entry[0] as Activation;
+}
+
+function name(config: Record<string, unknown>, path: Path): string | undefined {
+  const value = field(config, 'name', path);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200)
+    throw path.child('name').error('expected a short string');
+  return value;
+}
+
+/** The per-sample input shape a layer config declares, if any. */
+export function declaredInputShape(config: Record<string, unknown>, path: Path): Shape | undefined {
+  const value = field(config, 'batch_input_shape', path) ?? field(config, 'batch_shape', path);
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length < 2)
+    throw path.child('batch_input_shape').error('expected [null, ...dims]');
+  const dims = value.slice(1);
+  if (!dims.every((d) => Number.isInteger(d) && d > 0 && d < 1e7)) {
+    throw path
+      .child('batch_input_shape')
+      .error(`every dimension after the batch must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return dims as number[];
+}
+
+function gruToJson(layer: Gru): Record<string, unknown> {
+  const c = layer.getConfig();
+  return {
+    name: layer.name,
+    trainable: true,
+    units: layer.units,
+    activation: ACTIVATIONS[layer.config.activation],
+    recurrent_activation: ACTIVATIONS[layer.config.recurrentActivation],
+    use_bias: layer.useBias,
+    kernel_initializer: INITIALIZERS[c.kernelInitializer as InitializerName],
+    recurrent_initializer: INITIALIZERS[c.recurrentInitializer as InitializerName],
+    bias_initializer: INITIALIZERS[c.biasInitializer as InitializerName],
+    kernel_regularizer: null,
+    recurrent_regularizer: null,
+    bias_regularizer: null,
+    activity_regularizer: null,
+    kernel_constraint: null,
+    recurrent_constraint: null,
+    bias_constraint: null,
+    dropout: layer.dropout,
+    recurrent_dropout: layer.recurrentDropout,
+    implementation: null,
+    reset_after: layer.config.resetAfter,
+    return_sequences: layer.config.returnSequences,
+    return_state: false,
+    go_backwards: layer.config.goBackwards,
+    stateful: false,
+    unroll: false,
+  };
+}
+
+/** A layer as TensorFlow.js writes it. */
+export function layerToJson(layer: Layer, inputShape?: Shape): LayerJson {
+  let json: LayerJson;
+  if (layer instanceof Gru) {
+    json = { class_name: 'GRU', config: gruToJson(layer) };
+  } else if (layer instanceof Dense) {
+    const c = layer.getConfig();
+    json = {
+      class_name: 'Dense',
+      config: {
+        name: layer.name,
+        trainable: true,
+        units: layer.units,
+        activation: ACTIVATIONS[layer.activation],
+        use_bias: layer.useBias,
+        kernel_initializer: INITIALIZERS[c.kernelInitializer as InitializerName],
+        bias_initializer: INITIALIZERS[c.biasInitializer as InitializerName],
+        kernel_regularizer: null,
+        bias_regularizer: null,
+        activity_regularizer: null,
+        kernel_constraint: null,
+        bias_constraint: null,
+      },
+    };
+  } else if (layer instanceof Masking) {
+    json = {
+      class_name: 'Masking',
+      config: { name: layer.name, trainable: true, mask_value: layer.maskValue },
+    };
+  } else if (layer instanceof Dropout) {
+    json = {
+      class_name: 'Dropout',
+      config: { name: layer.name, trainable: true, rate: layer.rate, noise_shape: null, seed: null },
+    };
+  } else if (layer instanceof Bidirectional) {
+    json = {
+      class_name: 'Bidirectional',
+      config: {
+        name: layer.name,
+        trainable: true,
+        merge_mode: layer.mergeMode,
+        layer: { class_name: 'GRU', config: { ...gruToJson(layer.forwardLayer), name: layer.innerName } },
+      },
+    };
+  } else {
+    throw new Error(`cannot save layer ${layer.name} (${layer.className})`);
+  }
+  if (inputShape) json.config.batch_input_shape = [null, ...inputShape];
+  json.config.dtype = 'float32';
+  return json;
+}
+
+function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
+  if (boolean(config, 'return_state', path, false)) {
+    throw path
+      .child('return_state')
+      .error('returnState layers have two outputs, which a Sequential model cannot pass on');
+  }
+  if (boolean(config, 'stateful', path, false))
+    throw path.child('stateful').error('stateful GRUs are not supported');
+  const units = number(config, 'units', path);
+  if (!Number.isInteger(units) || units < 1 || units > 65_536)
+    throw path.child('units').error(`expected a positive integer, got ${units}`);
+  return new Gru({
+    name: name(config, path),
+    units,
+    activation: activation(config, 'activation', path, 'tanh'),
+    // Keras 1/2 and TensorFlow.js write the default explicitly; a missing
+    // value means the current Keras default.
+    recurrentActivation: activation(config, 'recurrent_activation', path, 'sigmoid'),
+    useBias: boolean(config, 'use_bias', path, true),
+    dropout: number(config, 'dropout', path, 0),
+    recurrentDropout: number(config, 'recurrent_dropout', path, 0),
+    // Keras 3 omits nothing, but older files may: Keras 2.3+ defaulted to true.
+    resetAfter: boolean(config, 'reset_after', path, false),
+    returnSequences: boolean(config, 'return_sequences', path, false),
+    goBackwards: boolean(config, 'go_backwards', path, false),
+  });
+}
+
+/** A layer from its saved form. */
+export function layerFromJson(json: unknown, path: Path): Layer {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw path.error('expected a layer object');
+  const { class_name: className, config } = json as Partial<LayerJson>;
+  if (typeof className !== 'string') throw path.child('class_name').error('missing');
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw path.child('config').error('missing');
+  const configPath = path.child('config');
+  const inputShape = declaredInputShape(config, configPath);
+  const base = { name: name(config, configPath), ...(inputShape ? { inputShape } : {}) };
+  switch (className) {
+    case 'GRU': {
+      const layer = gruFromJson(config, configPath);
+      return inputShape ? new Gru({ ...layer.args, inputShape }) : layer;
+    }
+    case 'Dense': {
+      const units = number(config, 'units', configPath);
+      if (!Number.isInteger(units) || units < 1 || units > 1 << 20)
+        throw configPath.child('units').error(`expected a positive integer, got ${units}`);
+      return new Dense({
+        ...base,
+        units,
+        activation: activation(config, 'activation', configPath, 'linear'),
+        useBias: boolean(config, 'use_bias', configPath, true),
+      });
+    }
+    case 'Masking':
+      return new Masking({ ...base, maskValue: number(config, 'mask_value', configPath, 0) });
+    case 'Dropout':
+      return new Dropout({ ...base, rate: number(config, 'rate', configPath) });
+    case 'Bidirectional': {
+      const mode = field(config, 'merge_mode', configPath) ?? 'concat';
+      if (typeof mode !== 'string' || !['concat', 'sum', 'mul', 'ave'].includes(mode)) {
+        throw configPath
+          .child('merge_mode')
+          .error(`expected concat, sum, mul or ave, got ${JSON.stringify(mode)}`);
+      }
+      const inner = field(config, 'layer', configPath) as LayerJson | undefined;
+      if (inner?.class_name !== 'GRU')
+        throw configPath.child('layer').error('only a wrapped GRU is supported');
+      const gru = gruFromJson(inner.config, configPath.child('layer').child('config'));
+      return new Bidirectional({ ...base, layer: gru, mergeMode: mode as MergeMode });
+    }
+    default:
+      throw path
+        .child('class_name')
+        .error(
+          `unsupported layer class '${className}' (supported: GRU, Dense, Masking, Dropout, Bidirectional)`,
+        );
+  }
+}
+
+export { Path };
