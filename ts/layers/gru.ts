@@ -1,7 +1,7 @@
 /** The GRU layer (Keras' `GRU`): see `GruConfig` for the equations. */
 import type { GruConfig, GruDims, InitializerName, Ptr } from '../kernel/types.js';
 import { nextSeed, Random } from '../random.js';
-import type { Shape } from '../tensor.js';
+import { type Shape, sizeOf, Tensor } from '../tensor.js';
 import { checkRate } from './dropout.js';
 import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
 
@@ -20,6 +20,11 @@ export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
   recurrentDropout?: number;
   /** Seeds the dropout masks; default: from `gw.setRandomSeed`'s generator. */
   seed?: number;
+  /**
+   * Also return the final state, as `[output, state]`, from `apply` (a
+   * Sequential model passes one tensor between layers and refuses it).
+   */
+  returnState?: boolean;
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   recurrentInitializer?: InitializerName;
@@ -35,6 +40,7 @@ export class Gru extends Layer {
   private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
   readonly dropout: number;
   readonly recurrentDropout: number;
+  readonly returnState: boolean;
   private readonly random: Random;
   /** The last training forward: its (dropped-out) input, dims, cache, masks. */
   private saved:
@@ -75,6 +81,7 @@ export class Gru extends Layer {
     this.dropout = args.dropout ?? 0;
     checkRate('gru', 'dropout', this.dropout);
     this.recurrentDropout = args.recurrentDropout ?? 0;
+    this.returnState = args.returnState ?? false;
     checkRate('gru', 'recurrentDropout', this.recurrentDropout);
     this.random = new Random(args.seed ?? nextSeed());
     this.initializers = {
@@ -151,6 +158,48 @@ export class Gru extends Layer {
   }
 
   /**
+   * Inference on a tensor outside a model, from `initialState` (`[B, H]`,
+   * zeros by default); with `returnState`, `[output, finalState]`.
+   */
+  override apply(input: Tensor, options: { initialState?: Tensor } = {}): Tensor | Tensor[] {
+    this.buildFor(input);
+    checkInput(this, { ptr: input.ptr, shape: input.shape });
+    const [batch, steps, inputSize] = input.shape as [number, number, number];
+    const h0 = options.initialState;
+    if (h0 && (h0.rank !== 2 || h0.shape[0] !== batch || h0.shape[1] !== this.units)) {
+      throw new Error(
+        `gru ${this.name}: initialState must have shape [${batch}, ${this.units}], got [${h0.shape.join(', ')}]`,
+      );
+    }
+    const dims = { batch, steps, input: inputSize, units: this.units };
+    const shape = [batch, ...this.computeOutputShape([steps, inputSize])];
+    const output = this.buffer('output', sizeOf(shape));
+    const w = this.weightsOrThrow;
+    this.kernel.gruForward(dims, this.config, {
+      x: input.ptr,
+      kernel: w.kernel.ptr,
+      recurrentKernel: w.recurrentKernel.ptr,
+      bias: w.bias?.ptr,
+      initialState: h0?.ptr,
+      output,
+    });
+    const out = this.copyOut(output, shape);
+    if (!this.returnState) return out;
+    if (!this.config.returnSequences) return [out, this.copyOut(output, shape)];
+    // The final state is the last output in processing order.
+    const state = this.kernel.alloc(batch * this.units);
+    const from = this.kernel.view(output);
+    const to = this.kernel.view(state);
+    for (let b = 0; b < batch; b++) {
+      to.set(
+        from.subarray((b * steps + steps - 1) * this.units, (b * steps + steps) * this.units),
+        b * this.units,
+      );
+    }
+    return [out, new Tensor([batch, this.units], state, this.kernel)];
+  }
+
+  /**
    * The mask follows a returned sequence (a single final state has none),
    * reversed with `goBackwards`, whose outputs come in processing order.
    */
@@ -203,6 +252,7 @@ export class Gru extends Layer {
       useBias: this.useBias,
       dropout: this.dropout,
       recurrentDropout: this.recurrentDropout,
+      returnState: this.returnState,
       kernelInitializer: this.initializers.kernel,
       recurrentInitializer: this.initializers.recurrent,
       biasInitializer: this.initializers.bias,

@@ -3,11 +3,13 @@
  * gradients, run forward on a batch (keeping what backward needs when
  * training), and run backward from the gradient of its output.
  */
+
+import { kernel as loadedKernel } from '../backend.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
 import type { InitializerName, Ptr } from '../kernel/types.js';
 import { nextSeed } from '../random.js';
-import { type Shape, sizeOf } from '../tensor.js';
+import { type Shape, sizeOf, Tensor } from '../tensor.js';
 
 /** A batch flowing between layers: its allocation and shape (batch first). */
 export interface Activation {
@@ -91,6 +93,30 @@ export abstract class Layer {
    * output): writes the weights' gradients and returns ∂L/∂input when asked.
    */
   abstract backward(dOutput: Ptr, needInputGrad: boolean): Ptr | undefined;
+
+  /**
+   * Runs the layer on a tensor outside a model, for inference (TensorFlow.js'
+   * eager `layer.apply`), building it for the tensor's sample shape on first
+   * use. The caller owns the returned tensor(s).
+   */
+  apply(input: Tensor): Tensor | Tensor[] {
+    this.buildFor(input);
+    const out = this.forward({ ptr: input.ptr, shape: input.shape }, false);
+    return this.copyOut(out.ptr, out.shape);
+  }
+
+  /** Builds for `input`'s samples when not built yet. */
+  protected buildFor(input: Tensor): void {
+    if (!this.built) this.build(loadedKernel(), input.shape.slice(1));
+  }
+
+  /** A new tensor holding a copy of `length(shape)` floats at `ptr`. */
+  protected copyOut(ptr: Ptr, shape: Shape): Tensor {
+    const k = this.kernel;
+    const copy = k.alloc(sizeOf(shape));
+    k.view(copy).set(k.view(ptr).subarray(0, sizeOf(shape)));
+    return new Tensor(shape, copy, k);
+  }
 
   /** Keras-style configuration, for summaries and saving. */
   abstract getConfig(): Record<string, unknown>;

@@ -84,6 +84,11 @@ export class Sequential implements TrainingModel {
 
   /** Appends a layer and builds it for the previous layer's output. */
   add(layer: Layer): void {
+    if ((layer as { returnState?: boolean }).returnState) {
+      throw new Error(
+        `layer ${layer.name} has returnState: its two outputs cannot flow through a Sequential model (use layer.apply)`,
+      );
+    }
     const previous = this.layers[this.layers.length - 1];
     let inputShape: Shape;
     if (previous) {
