@@ -17,6 +17,8 @@ import { Sequential } from './model/sequential.js';
 export { kernel, ready } from './backend.js';
 export { modelFromArtifacts, modelToArtifacts } from './io/artifacts.js';
 export { loadModel } from './io/files.js';
+export { importPyTorchGru, type PyTorchGruOptions } from './io/pytorch.js';
+export { readSafetensors, type SafeTensor, writeSafetensors } from './io/safetensors.js';
 export { Kernel } from './kernel/kernel.js';
 export { defaultFlavour, type KernelFlavour, threadsAvailable } from './kernel/load.js';
 export {
