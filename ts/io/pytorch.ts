@@ -64,7 +64,7 @@ export function importPyTorchGru(
     return t;
   };
   const layerCount = [...tensors.keys()].filter((k) =>
-    new RegExp(`^${escape(prefix)}weight_ih_l\\d+$`).test(k),
+    new RegExp(`^${escapeRegExp(prefix)}weight_ih_l\\d+$`).test(k),
   ).length;
   if (layerCount === 0)
     throw new Error(`${file}: no '${prefix}weight_ih_l0': not an nn.GRU state dict with prefix '${prefix}'`);
@@ -130,6 +130,6 @@ export function importPyTorchGru(
   }
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
