@@ -125,8 +125,21 @@ export function declaredBytes(specs: readonly WeightSpec[], file: string): numbe
   return bytes;
 }
 
-/** Builds the model a `model.json` describes and loads its weight data. */
+/**
+ * Builds the model a `model.json` describes and loads its weight data.
+ * Every failure is an Error whose message starts with `file`.
+ */
 export function modelFromArtifacts(json: unknown, weightData: Uint8Array, file: string): Sequential {
+  try {
+    return buildFromArtifacts(json, weightData, file);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith(file)) throw error;
+    throw new Error(`${file}: ${message}`, { cause: error });
+  }
+}
+
+function buildFromArtifacts(json: unknown, weightData: Uint8Array, file: string): Sequential {
   const { specs } = readManifest(json, file);
   const expected = declaredBytes(specs, file);
   if (weightData.length !== expected) {
@@ -150,31 +163,57 @@ export function modelFromArtifacts(json: unknown, weightData: Uint8Array, file: 
   if (!Array.isArray(layerList) || layerList.length === 0)
     throw at.child('config').child('layers').error('missing or empty');
 
+  const parsed: Layer[] = [];
+  let pendingInput: number[] | undefined;
+  layerList.forEach((entry, i) => {
+    const path = at.child('config').child('layers').child(i);
+    if (isObject(entry) && entry.class_name === 'InputLayer') {
+      const c = entry.config;
+      pendingInput = isObject(c)
+        ? (declaredInputShape(c, path.child('config')) as number[] | undefined)
+        : undefined;
+      if (!pendingInput) throw path.error('InputLayer without batch_input_shape');
+      return;
+    }
+    let layer: Layer = layerFromJson(entry, path);
+    if (pendingInput && parsed.length === 0 && !layer.inputShape) {
+      layer = layerFromJson(
+        {
+          ...(entry as LayerJson),
+          config: { ...(entry as LayerJson).config, batch_input_shape: [null, ...pendingInput] },
+        },
+        path,
+      );
+    }
+    parsed.push(layer);
+  });
+  // The weights the topology implies, counted before anything is allocated.
+  const first = parsed[0];
+  if (!first?.inputShape) {
+    throw at.child('config').child('layers').child(0).error('the first layer declares no batch_input_shape');
+  }
+  let shape = first.inputShape;
+  let implied = 0;
+  for (const [i, layer] of parsed.entries()) {
+    try {
+      implied += layer.paramCountFor(shape);
+      shape = layer.computeOutputShape(shape);
+    } catch (error) {
+      throw at
+        .child('config')
+        .child('layers')
+        .child(i)
+        .error((error as Error).message);
+    }
+  }
+  const declared = specs.reduce((n, s) => n + sizeOf(s.shape), 0);
+  if (implied !== declared) {
+    throw new Error(`${file}: the topology implies ${implied} weights but the manifest declares ${declared}`);
+  }
+
   const model = new Sequential(loadedKernel());
   try {
-    let pendingInput: number[] | undefined;
-    layerList.forEach((entry, i) => {
-      const path = at.child('config').child('layers').child(i);
-      if (isObject(entry) && entry.class_name === 'InputLayer') {
-        const c = entry.config;
-        pendingInput = isObject(c)
-          ? (declaredInputShape(c, path.child('config')) as number[] | undefined)
-          : undefined;
-        if (!pendingInput) throw path.error('InputLayer without batch_input_shape');
-        return;
-      }
-      let layer: Layer = layerFromJson(entry, path);
-      if (pendingInput && model.layers.length === 0 && !layer.inputShape) {
-        layer = layerFromJson(
-          {
-            ...(entry as LayerJson),
-            config: { ...(entry as LayerJson).config, batch_input_shape: [null, ...pendingInput] },
-          },
-          path,
-        );
-      }
-      model.add(layer);
-    });
+    for (const layer of parsed) model.addLayer(layer, false);
     const weights = model.layers.flatMap((l) => l.weights());
     if (weights.length !== specs.length) {
       throw new Error(

@@ -100,9 +100,9 @@ export function importPyTorchGru(
       const returnSequences = last ? (options.returnSequences ?? false) : true;
       if (bidirectional) {
         const gru = layers.gru({ units, resetAfter: true, returnSequences });
-        model.add(layers.bidirectional({ layer: gru, mergeMode: 'concat', ...inputShape }));
+        model.addLayer(layers.bidirectional({ layer: gru, mergeMode: 'concat', ...inputShape }), false);
       } else {
-        model.add(layers.gru({ units, resetAfter: true, returnSequences, ...inputShape }));
+        model.addLayer(layers.gru({ units, resetAfter: true, returnSequences, ...inputShape }), false);
       }
     }
     if (options.linearPrefix !== undefined) {

@@ -51,9 +51,13 @@ export class Bidirectional extends Layer {
     return [...inner.slice(0, -1), this.mergeMode === 'concat' ? 2 * units : units];
   }
 
+  paramCountFor(inputShape: Shape): number {
+    return 2 * this.forwardLayer.paramCountFor(inputShape);
+  }
+
   protected createWeights(inputShape: Shape): void {
-    this.forwardLayer.build(this.kernel, inputShape);
-    this.backwardLayer.build(this.kernel, inputShape);
+    this.forwardLayer.build(this.kernel, inputShape, this.initializes);
+    this.backwardLayer.build(this.kernel, inputShape, this.initializes);
   }
 
   override weights(): readonly Weight[] {

@@ -41,6 +41,11 @@ export class Dense extends Layer {
     return [...inputShape.slice(0, -1), this.units];
   }
 
+  paramCountFor(inputShape: Shape): number {
+    this.computeOutputShape(inputShape);
+    return ((inputShape[inputShape.length - 1] as number) + (this.useBias ? 1 : 0)) * this.units;
+  }
+
   protected createWeights(inputShape: Shape): void {
     this.computeOutputShape(inputShape);
     const input = inputShape[inputShape.length - 1] as number;

@@ -30,6 +30,10 @@ export class Dropout extends Layer {
     this.random = new Random(args.seed ?? nextSeed());
   }
 
+  paramCountFor(): number {
+    return 0;
+  }
+
   computeOutputShape(inputShape: Shape): Shape {
     return inputShape;
   }

@@ -100,6 +100,13 @@ export class Gru extends Layer {
     return this.config.returnSequences ? [inputShape[0] as number, this.units] : [this.units];
   }
 
+  paramCountFor(inputShape: Shape): number {
+    this.computeOutputShape(inputShape);
+    const [, input] = inputShape as [number, number];
+    const h3 = 3 * this.units;
+    return (input + this.units) * h3 + (this.useBias ? (this.config.resetAfter ? 2 : 1) * h3 : 0);
+  }
+
   protected createWeights(inputShape: Shape): void {
     this.computeOutputShape(inputShape);
     const [, input] = inputShape as [number, number];

@@ -50,7 +50,9 @@ export abstract class Layer {
   readonly inputShape: Shape | undefined;
   /** Keras class name, for summaries and saved topologies. */
   abstract readonly className: string;
-  private builtWith: { kernel: Kernel; inputShape: Shape; scratch: ScratchBuffers } | undefined;
+  private builtWith:
+    | { kernel: Kernel; inputShape: Shape; scratch: ScratchBuffers; initialize: boolean }
+    | undefined;
   protected readonly owned: Weight[] = [];
 
   constructor(args: LayerArgs, baseName: string) {
@@ -67,18 +69,29 @@ export abstract class Layer {
     return this.builtWith.kernel;
   }
 
+  /** Whether building initialized the weights (false when loading them). */
+  protected get initializes(): boolean {
+    return this.builtWith?.initialize ?? true;
+  }
+
   /** The shape of one input sample this layer was built for. */
   get builtInputShape(): Shape {
     if (!this.builtWith) throw new Error(`layer ${this.name} is not built`);
     return this.builtWith.inputShape;
   }
 
-  /** Allocates and initializes the weights for samples of `inputShape`. */
-  build(kernel: Kernel, inputShape: Shape): void {
+  /**
+   * Allocates the weights for samples of `inputShape` and, unless
+   * `initialize` is false (weights about to be loaded), initializes them.
+   */
+  build(kernel: Kernel, inputShape: Shape, initialize = true): void {
     if (this.builtWith) throw new Error(`layer ${this.name} is already built`);
-    this.builtWith = { kernel, inputShape: [...inputShape], scratch: new ScratchBuffers(kernel) };
+    this.builtWith = { kernel, inputShape: [...inputShape], scratch: new ScratchBuffers(kernel), initialize };
     this.createWeights(inputShape);
   }
+
+  /** The number of weights this layer would have for samples of `inputShape`, without allocating. */
+  abstract paramCountFor(inputShape: Shape): number;
 
   /** The shape of one output sample for one input sample's shape. */
   abstract computeOutputShape(inputShape: Shape): Shape;
@@ -137,7 +150,7 @@ export abstract class Layer {
     const ptr = k.alloc(length);
     // Keras' fan in/out: all but the last axis, and the last axis.
     const cols = shape[shape.length - 1] ?? 1;
-    k.initialize(initializer, ptr, length / cols, cols, nextSeed());
+    if (this.builtWith?.initialize) k.initialize(initializer, ptr, length / cols, cols, nextSeed());
     const weight = { name: `${this.name}/${name}`, shape: [...shape], ptr, grad: k.alloc(length) };
     this.owned.push(weight);
     return weight;

@@ -24,6 +24,10 @@ export class Masking extends Layer {
       throw new Error(`masking: \`maskValue\` must be finite, got ${this.maskValue}`);
   }
 
+  paramCountFor(): number {
+    return 0;
+  }
+
   computeOutputShape(inputShape: Shape): Shape {
     if (inputShape.length !== 2) {
       throw new Error(

@@ -84,6 +84,11 @@ export class Sequential implements TrainingModel {
 
   /** Appends a layer and builds it for the previous layer's output. */
   add(layer: Layer): void {
+    this.addLayer(layer, true);
+  }
+
+  /** @internal Appends a layer; `initialize: false` leaves its weights zero for loading. */
+  addLayer(layer: Layer, initialize: boolean): void {
     if ((layer as { returnState?: boolean }).returnState) {
       throw new Error(
         `layer ${layer.name} has returnState: its two outputs cannot flow through a Sequential model (use layer.apply)`,
@@ -102,7 +107,7 @@ export class Sequential implements TrainingModel {
       if (!layer.inputShape) throw new Error(`the first layer (${layer.name}) needs an \`inputShape\``);
       inputShape = layer.inputShape;
     }
-    layer.build(this.k, inputShape);
+    layer.build(this.k, inputShape, initialize);
     this.layers.push(layer);
   }
 
