@@ -9,6 +9,15 @@ export class Random {
     this.state = seed >>> 0;
   }
 
+  /** The generator's state, to checkpoint and restore a run. */
+  get position(): number {
+    return this.state;
+  }
+
+  set position(value: number) {
+    this.state = value >>> 0;
+  }
+
   /** Uniform 32-bit unsigned integer (SplitMix32-style mixing). */
   nextUint32(): number {
     this.state = (this.state + 0x9e3779b9) >>> 0;

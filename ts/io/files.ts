@@ -19,7 +19,7 @@ function localPath(destination: string): string {
   return destination;
 }
 
-async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
+export async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
   const { open, rename } = await import('node:fs/promises');
   const temporary = `${file}.tmp-${process.pid}-${Date.now()}`;
   const handle = await open(temporary, 'w');

@@ -107,6 +107,15 @@ export class Bidirectional extends Layer {
     return dX;
   }
 
+  override randomPositions(): number[] {
+    return [...this.forwardLayer.randomPositions(), ...this.backwardLayer.randomPositions()];
+  }
+
+  override restoreRandomPositions(positions: readonly number[]): void {
+    this.forwardLayer.restoreRandomPositions(positions.slice(0, 1));
+    this.backwardLayer.restoreRandomPositions(positions.slice(1, 2));
+  }
+
   getConfig(): Record<string, unknown> {
     return { name: this.name, mergeMode: this.mergeMode, layer: this.forwardLayer.getConfig() };
   }

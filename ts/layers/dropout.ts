@@ -64,6 +64,14 @@ export class Dropout extends Layer {
     return dX;
   }
 
+  override randomPositions(): number[] {
+    return [this.random.position];
+  }
+
+  override restoreRandomPositions(positions: readonly number[]): void {
+    this.random.position = positions[0] ?? this.random.position;
+  }
+
   getConfig(): Record<string, unknown> {
     return { name: this.name, rate: this.rate };
   }

@@ -251,6 +251,14 @@ export class Gru extends Layer {
     return dX;
   }
 
+  override randomPositions(): number[] {
+    return [this.random.position];
+  }
+
+  override restoreRandomPositions(positions: readonly number[]): void {
+    this.random.position = positions[0] ?? this.random.position;
+  }
+
   getConfig(): Record<string, unknown> {
     return {
       name: this.name,

@@ -131,6 +131,13 @@ export abstract class Layer {
     return new Tensor(shape, copy, k);
   }
 
+  /** Positions of this layer's random generators (dropout), for checkpoints. */
+  randomPositions(): number[] {
+    return [];
+  }
+
+  restoreRandomPositions(_positions: readonly number[]): void {}
+
   /** Keras-style configuration, for summaries and saving. */
   abstract getConfig(): Record<string, unknown>;
 

@@ -1,4 +1,6 @@
 /** `fit`: epochs of shuffled batches, validation, callbacks and history. */
+
+import type { CheckpointArgs } from '../io/checkpoint.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import type { Callback, Logs } from './callbacks.js';
@@ -28,6 +30,12 @@ export interface FitArgs {
    * Σ wᵢ·lossᵢ / count, metrics are unweighted).
    */
   sampleWeight?: Tensor;
+  /**
+   * Write checkpoints into `path` (Node) every `everyEpochs` epochs; with
+   * `resume`, continue from the newest one there: a resumed run ends
+   * bit-identical to one never interrupted.
+   */
+  checkpoint?: CheckpointArgs;
   /** 0 silent, 1 progress bar, 2 one line per epoch; default: 1 on a terminal, else 2. */
   verbose?: 0 | 1 | 2;
 }
@@ -81,13 +89,31 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   for (const cb of callbacks) cb.setModel?.(model);
 
   const random = new Random(args.seed ?? (Math.random() * 2 ** 32) >>> 0);
-  const order = Uint32Array.from({ length: trainCount }, (_, i) => i);
-  const history: History = { epoch: [], history: {} };
+  const order = new Uint32Array(trainCount);
+  let history: History = { epoch: [], history: {} };
   model.stopTraining = false;
+  let firstEpoch = initialEpoch;
+  const checkpoint = args.checkpoint;
+  const every = checkpoint?.everyEpochs ?? 1;
+  if (checkpoint) positiveInteger('checkpoint.everyEpochs', every);
+  if (checkpoint?.resume) {
+    const { restoreCheckpoint } = await import('../io/checkpoint.js');
+    const restored = await restoreCheckpoint(model, checkpoint.path);
+    if (restored) {
+      firstEpoch = restored.epoch;
+      random.position = restored.shufflePosition;
+      history = restored.history;
+    }
+  }
 
   await each(callbacks, (cb) => cb.onTrainBegin?.({}));
-  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+  for (let epoch = firstEpoch; epoch < epochs && !model.stopTraining; epoch++) {
     await each(callbacks, (cb) => cb.onEpochBegin?.(epoch, {}));
+    // Each epoch's order depends only on the generator's position, which a
+    // checkpoint keeps.
+    order.forEach((_, i) => {
+      order[i] = i;
+    });
     if (args.shuffle ?? true) random.shuffle(order);
     const totals: Totals = { samples: 0, loss: 0, metricWeight: 0, metrics: [] };
     for (let b = 0; b < batchesPerEpoch; b++) {
@@ -115,6 +141,14 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
     history.epoch.push(epoch);
     for (const [key, value] of Object.entries(logs)) {
       history.history[key] = [...(history.history[key] ?? []), value];
+    }
+    if (checkpoint && ((epoch + 1) % every === 0 || epoch === epochs - 1 || model.stopTraining)) {
+      const { writeCheckpoint } = await import('../io/checkpoint.js');
+      await writeCheckpoint(model, checkpoint.path, {
+        epoch: epoch + 1,
+        shufflePosition: random.position,
+        history,
+      });
     }
   }
   await each(callbacks, (cb) => cb.onTrainEnd?.({}));

@@ -17,6 +17,15 @@ interface Slot {
   tensors: Ptr[];
 }
 
+/** An optimizer's progress, as a checkpoint keeps it. */
+export interface OptimizerState {
+  className: string;
+  iterations: number;
+  /** The current rate when it is a number (ReduceLROnPlateau may have changed it). */
+  learningRate: number | undefined;
+  slots: { name: string; values: Float32Array[] }[];
+}
+
 export abstract class Optimizer {
   abstract readonly className: string;
   /** Updates applied so far (Keras' `iterations`). */
@@ -107,6 +116,41 @@ export abstract class Optimizer {
     });
     this.state.slots.set(name, { name, tensors });
     return tensors;
+  }
+
+  /** A copy of the step count, learning rate and state tensors, for a checkpoint. */
+  exportState(): OptimizerState {
+    const slots = this.state
+      ? [...this.state.slots.values()].map((slot) => ({
+          name: slot.name,
+          values: slot.tensors.map((p) => (this.state as { kernel: Kernel }).kernel.download(p)),
+        }))
+      : [];
+    return {
+      className: this.className,
+      iterations: this.iterations,
+      learningRate: typeof this.learningRate === 'number' ? this.learningRate : undefined,
+      slots,
+    };
+  }
+
+  /** Restores what `exportState` gave, for the parameters `params`. */
+  importState(kernel: Kernel, params: readonly Ptr[], saved: OptimizerState): void {
+    if (saved.className !== this.className) {
+      throw new Error(`optimizer: the checkpoint holds ${saved.className} state, not ${this.className}`);
+    }
+    this.dispose();
+    const lengths = params.map((p) => kernel.lengthOf(p) ?? 0);
+    this.state = { kernel, params: [...params], lengths, slots: new Map() };
+    for (const slot of saved.slots) {
+      if (slot.values.length !== params.length || slot.values.some((v, i) => v.length !== lengths[i])) {
+        throw new Error(`optimizer: checkpoint slot '${slot.name}' does not match the model's parameters`);
+      }
+      this.state.slots.set(slot.name, { name: slot.name, tensors: slot.values.map((v) => kernel.upload(v)) });
+    }
+    this.iterations = saved.iterations;
+    if (saved.learningRate !== undefined && typeof this.learningRate === 'number')
+      this.learningRate = saved.learningRate;
   }
 
   /** Keras-style configuration. */
