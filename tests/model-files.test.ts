@@ -250,6 +250,39 @@ describe('a Keras file with reset_after = true', () => {
   });
 });
 
+describe('over http', () => {
+  it('loads a model served over HTTP, and names a missing weight file', async () => {
+    const { createServer } = await import('node:http');
+    const model = buildModel(true);
+    await model.save(join(dir, 'served'));
+    const server = createServer(async (request, response) => {
+      const name = (request.url ?? '').replace(/^\/models\//, '');
+      try {
+        const body = await readFile(join(dir, 'served', name));
+        response.writeHead(200).end(body);
+      } catch {
+        response.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const loaded = await gw.loadModel(`http://127.0.0.1:${port}/models/model.json`);
+      const { gx } = inputs();
+      expect(await predictions(loaded, gx)).toEqual(await predictions(model, gx));
+      loaded.dispose();
+      gx.dispose();
+      await rm(join(dir, 'served', 'weights.bin'));
+      await expect(gw.loadModel(`http://127.0.0.1:${port}/models/model.json`)).rejects.toThrow(
+        `http://127.0.0.1:${port}/models/weights.bin: HTTP 404`,
+      );
+    } finally {
+      server.close();
+      model.dispose();
+    }
+  });
+});
+
 describe('broken files', () => {
   it('get errors naming the file and what is wrong', async () => {
     const model = buildModel(false);
