@@ -6,6 +6,7 @@ import { kernel as loadedKernel } from '../backend.js';
 import type { Layer } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
 import { sizeOf } from '../tensor.js';
+import { bytesToFloat32, float32ToBytes } from './bytes.js';
 import { declaredInputShape, type LayerJson, layerFromJson, layerToJson, Path } from './topology.js';
 
 export interface WeightSpec {
@@ -36,14 +37,6 @@ export function modelToArtifacts(
 ): { json: ModelJson; weightData: Uint8Array } {
   const layers = model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined));
   const weights = model.layers.flatMap((l) => l.weights());
-  const values = model.snapshotWeights();
-  const total = values.reduce((n, v) => n + v.length, 0);
-  const data = new Float32Array(total);
-  let offset = 0;
-  for (const v of values) {
-    data.set(v, offset);
-    offset += v.length;
-  }
   return {
     json: {
       modelTopology: {
@@ -62,17 +55,8 @@ export function modelToArtifacts(
         },
       ],
     },
-    weightData: littleEndianBytes(data),
+    weightData: float32ToBytes(model.snapshotWeights()),
   };
-}
-
-function littleEndianBytes(values: Float32Array): Uint8Array {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => {
-    view.setFloat32(i * 4, v, true);
-  });
-  return bytes;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -220,7 +204,6 @@ function buildFromArtifacts(json: unknown, weightData: Uint8Array, file: string)
         `${file}: the topology has ${weights.length} weights but the manifest lists ${specs.length}`,
       );
     }
-    const view = new DataView(weightData.buffer, weightData.byteOffset, weightData.byteLength);
     let offset = 0;
     const values = weights.map((w, i) => {
       const spec = specs[i] as WeightSpec;
@@ -229,8 +212,7 @@ function buildFromArtifacts(json: unknown, weightData: Uint8Array, file: string)
           `${file}: weight ${i} (${spec.name}) has shape [${spec.shape.join(', ')}] but ${w.name} needs [${w.shape.join(', ')}]`,
         );
       }
-      const array = new Float32Array(sizeOf(spec.shape));
-      for (let j = 0; j < array.length; j++) array[j] = view.getFloat32(offset + 4 * j, true);
+      const array = bytesToFloat32(weightData, offset, sizeOf(spec.shape));
       offset += 4 * array.length;
       const bad = array.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) throw new Error(`${file}: weight ${spec.name} holds ${array[bad]} at index ${bad}`);

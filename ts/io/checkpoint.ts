@@ -10,6 +10,7 @@ import type { Sequential } from '../model/sequential.js';
 import type { History } from '../model/training.js';
 import type { OptimizerState } from '../optimizers/optimizer.js';
 import { modelToArtifacts } from './artifacts.js';
+import { bytesToFloat32, float32ToBytes } from './bytes.js';
 import { writeAtomically } from './files.js';
 
 export interface CheckpointArgs {
@@ -37,17 +38,6 @@ export interface Checkpoint {
   history: History;
 }
 
-function concat(arrays: readonly Float32Array[]): Uint8Array {
-  const total = arrays.reduce((n, a) => n + a.length, 0);
-  const out = new Float32Array(total);
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a, offset);
-    offset += a.length;
-  }
-  return new Uint8Array(out.buffer);
-}
-
 export async function writeCheckpoint(
   model: Sequential,
   path: string,
@@ -73,7 +63,7 @@ export async function writeCheckpoint(
   };
   await writeAtomically(join(dir, 'weights.bin'), weightData);
   await writeAtomically(join(dir, 'model.json'), JSON.stringify(json));
-  await writeAtomically(join(dir, 'optimizer.bin'), concat(optimizer.slots.flatMap((s) => s.values)));
+  await writeAtomically(join(dir, 'optimizer.bin'), float32ToBytes(optimizer.slots.flatMap((s) => s.values)));
   await writeAtomically(join(dir, 'state.json'), JSON.stringify(state));
   await writeAtomically(join(path, 'latest.json'), JSON.stringify({ checkpoint: name }));
   for (const entry of await readdir(path)) {
@@ -101,9 +91,7 @@ export async function restoreCheckpoint(model: Sequential, path: string): Promis
   if (state.version !== 1) throw new Error(`${dir}/state.json: unknown version ${state.version}`);
   const weightBytes = await readFile(join(dir, 'weights.bin'));
   const weights = model.layers.flatMap((l) => l.weights());
-  const floats = new Float32Array(
-    weightBytes.buffer.slice(weightBytes.byteOffset, weightBytes.byteOffset + weightBytes.byteLength),
-  );
+  const floats = readFloats(weightBytes, `${dir}/weights.bin`);
   const total = weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
   if (floats.length !== total)
     throw new Error(`${dir}/weights.bin: ${floats.length} floats, the model has ${total}`);
@@ -116,12 +104,7 @@ export async function restoreCheckpoint(model: Sequential, path: string): Promis
     }),
   );
   const optimizerBytes = await readFile(join(dir, 'optimizer.bin'));
-  const optimizerFloats = new Float32Array(
-    optimizerBytes.buffer.slice(
-      optimizerBytes.byteOffset,
-      optimizerBytes.byteOffset + optimizerBytes.byteLength,
-    ),
-  );
+  const optimizerFloats = readFloats(optimizerBytes, `${dir}/optimizer.bin`);
   let position = 0;
   const slots = state.optimizer.slots.map((s) => ({
     name: s.name,
@@ -140,4 +123,10 @@ export async function restoreCheckpoint(model: Sequential, path: string): Promis
     layer.restoreRandomPositions(state.layerRandom[i] ?? []);
   });
   return { epoch: state.epoch, shufflePosition: state.shufflePosition, history: state.history };
+}
+
+function readFloats(bytes: Uint8Array, file: string): Float32Array {
+  if (bytes.length % 4 !== 0)
+    throw new Error(`${file}: ${bytes.length} bytes is not a whole number of floats`);
+  return bytesToFloat32(bytes, 0, bytes.length / 4);
 }

@@ -5,6 +5,8 @@
  * tensors are read.
  */
 
+import { bytesToFloat32, float32ToBytes } from './bytes.js';
+
 export interface SafeTensor {
   shape: number[];
   values: Float32Array;
@@ -54,8 +56,7 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Map<st
         `${at}: data_offsets ${JSON.stringify(offsets)} do not hold ${count} floats within ${dataLength} data bytes`,
       );
     }
-    const values = new Float32Array(count);
-    for (let i = 0; i < count; i++) values[i] = view.getFloat32(dataStart + offsets[0] + 4 * i, true);
+    const values = bytesToFloat32(bytes, dataStart + offsets[0], count);
     tensors.set(name, { shape: shape as number[], values });
   }
   return tensors;
@@ -77,12 +78,6 @@ export function writeSafetensors(tensors: ReadonlyMap<string, SafeTensor>): Uint
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
-  let position = 8 + headerBytes.length;
-  for (const t of tensors.values()) {
-    for (const v of t.values) {
-      view.setFloat32(position, v, true);
-      position += 4;
-    }
-  }
+  out.set(float32ToBytes([...tensors.values()].map((t) => t.values)), 8 + headerBytes.length);
   return out;
 }

@@ -1,19 +1,17 @@
 //! Test support: a seeded generator, closeness checks, finite differences.
 
-/// SplitMix64: tiny, seeded, good enough for test data.
-pub struct TestRng(u64);
+use crate::init::SplitMix64;
+
+/// Seeded test data, drawn from the initializers' generator.
+pub struct TestRng(SplitMix64);
 
 impl TestRng {
     pub fn new(seed: u64) -> Self {
-        TestRng(seed)
+        TestRng(SplitMix64::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[lo, hi)`.
