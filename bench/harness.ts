@@ -16,13 +16,16 @@ export function time(body: () => void, options: { warmup: number; reps: number }
     body();
     samples.push(performance.now() - start);
   }
-  samples.sort((a, b) => a - b);
-  const mid = samples.length >> 1;
+  return summarize(samples);
+}
+
+/** Median, minimum and maximum of some timings. */
+export function summarize(samples: readonly number[]): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
   const median =
-    samples.length % 2
-      ? (samples[mid] as number)
-      : ((samples[mid - 1] as number) + (samples[mid] as number)) / 2;
-  return { samples, median, min: samples[0] as number, max: samples[samples.length - 1] as number };
+    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { samples: sorted, median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number };
 }
 
 /** A markdown table with right-aligned number columns. */

@@ -1,20 +1,28 @@
 /**
- * `npm run bench`: one GRU forward + backward (BPTT) of GRU(256) on B=64,
- * T=100, I=32, in the wasm kernel and in the pure-JS baseline, after
- * checking that both compute the same values.
+ * `npm run bench`:
+ * 1. this machine's WebAssembly SIMD peak (a register-resident f32x4 loop);
+ * 2. one GRU forward + backward (BPTT) of GRU(256) on B=64, T=100, I=32, in
+ *    the wasm kernel and in the pure-JS baseline, after checking that both
+ *    compute the same values;
+ * 3. a training step of GRU(H) → Dense(1, sigmoid), BCE, Adam in gru-wasm and
+ *    in TensorFlow.js (wasm and cpu backends), small and medium configs.
+ * Results go to the terminal and to bench/results/<date>-<host>.json.
  *
  * FLOPs count the GRU's matrix products only: a forward is 2·B·T·3H·(I+H),
- * a forward + backward three times that.
+ * a forward + backward (a training step) three times that.
  *
- * Flags: --quick (one repetition of each, for CI smoke), --batch, --steps,
- * --input, --units.
+ * Flags: --quick (every path once on tiny shapes, for CI smoke: not a
+ * measurement), --batch, --steps, --input, --units (for part 2).
  */
+import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type GruDims, Kernel, type KernelFlavour } from '../ts/index.js';
 import { gruBackward, gruForward } from './baseline/gru.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
 import { table, time } from './harness.js';
+import { measurePeak } from './peak.js';
+import { type Config, gruWasmStep, tfjsStep } from './training.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,6 +40,7 @@ const dims: GruDims = {
   units: Number(flags.units),
 };
 const quick = flags.quick;
+const peak = await measurePeak();
 const forwardFlop = 2 * dims.batch * dims.steps * 3 * dims.units * (dims.input + dims.units);
 
 const data = makeData(dims);
@@ -126,18 +135,109 @@ rows.push({
 });
 
 const baselineMs = baseline.median;
-const header = ['system', 'pass', 'ms (median)', 'min–max', 'samples/s', 'GFLOP/s', '× baseline'];
+const gflops = (flop: number, ms: number) => flop / ms / 1e6;
+const header = [
+  'system',
+  'pass',
+  'ms (median)',
+  'min–max',
+  'samples/s',
+  'GFLOP/s',
+  '% of peak',
+  '× baseline',
+];
 const body = rows.map((r) => [
   r.system,
   r.what,
   r.ms.toFixed(1),
   r.spread,
   ((dims.batch * 1000) / r.ms).toFixed(0),
-  (r.flop / r.ms / 1e6).toFixed(1),
+  gflops(r.flop, r.ms).toFixed(1),
+  ((100 * gflops(r.flop, r.ms)) / peak).toFixed(0),
   r.what === 'forward + backward' ? (baselineMs / r.ms).toFixed(1) : '',
 ]);
 console.log(
   `GRU(${dims.units}) on B=${dims.batch}, T=${dims.steps}, I=${dims.input}; ${hostname()}, Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick: one repetition, not a measurement)' : ''}`,
 );
+console.log(`WebAssembly SIMD f32x4 mul+add peak on this machine (12 chains): ${peak.toFixed(1)} GFLOP/s`);
 console.log(`kernel runs ${reps} timed repetitions after ${warmup} warm-up; the baseline ${baselineReps}.\n`);
 console.log(table(header, body));
+
+// Part 3: training steps against TensorFlow.js.
+const configs: Config[] = quick
+  ? [{ name: 'tiny', batch: 4, steps: 5, input: 3, units: 8 }]
+  : [
+      { name: 'small', batch: 32, steps: 50, input: 16, units: 128 },
+      { name: 'medium', batch: 64, steps: 100, input: 32, units: 256 },
+    ];
+interface TrainRow {
+  config: Config;
+  system: string;
+  ms: number;
+  min: number;
+  max: number;
+}
+const trainRows: TrainRow[] = [];
+for (const config of configs) {
+  const medium = config.name === 'medium';
+  const ours = await gruWasmStep(config, { warmup: quick ? 0 : 2, reps: quick ? 1 : medium ? 5 : 10 });
+  trainRows.push({
+    config,
+    system: 'gru-wasm (simd, 1 thread)',
+    ms: ours.median,
+    min: ours.min,
+    max: ours.max,
+  });
+  const tfWasm = await tfjsStep(config, 'wasm', { warmup: quick ? 0 : 1, reps: quick ? 1 : medium ? 3 : 5 });
+  trainRows.push({
+    config,
+    system: 'TensorFlow.js wasm (SIMD)',
+    ms: tfWasm.median,
+    min: tfWasm.min,
+    max: tfWasm.max,
+  });
+  // TensorFlow.js' cpu backend takes about 16 s per medium step here: small only.
+  if (!medium) {
+    const tfCpu = await tfjsStep(config, 'cpu', { warmup: quick ? 0 : 1, reps: quick ? 1 : 3 });
+    trainRows.push({ config, system: 'TensorFlow.js cpu', ms: tfCpu.median, min: tfCpu.min, max: tfCpu.max });
+  }
+}
+const stepFlop = (c: Config) => 3 * 2 * c.batch * c.steps * 3 * c.units * (c.input + c.units);
+const tfWasmMs = (c: Config) =>
+  trainRows.find((r) => r.config === c && r.system.startsWith('TensorFlow.js wasm'))?.ms;
+console.log(`\nTraining step: GRU(H) → Dense(1, sigmoid), binary cross-entropy, Adam (trainOnBatch)\n`);
+console.log(
+  table(
+    ['config', 'system', 'ms/step (median)', 'min–max', 'samples/s', 'GFLOP/s', '% of peak', '× TF.js wasm'],
+    trainRows.map((r) => {
+      const c = r.config;
+      const reference = tfWasmMs(c);
+      return [
+        `${c.name} B${c.batch} T${c.steps} I${c.input} H${c.units}`,
+        r.system,
+        r.ms.toFixed(1),
+        `${r.min.toFixed(1)}–${r.max.toFixed(1)}`,
+        ((c.batch * 1000) / r.ms).toFixed(0),
+        gflops(stepFlop(c), r.ms).toFixed(2),
+        ((100 * gflops(stepFlop(c), r.ms)) / peak).toFixed(1),
+        reference === undefined ? '' : (reference / r.ms).toFixed(1),
+      ];
+    }),
+  ),
+);
+
+if (!quick) {
+  const date = new Date().toISOString().slice(0, 10);
+  const file = new URL(`./results/${date}-${hostname()}.json`, import.meta.url);
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  const record = {
+    date: new Date().toISOString(),
+    host: hostname(),
+    node: process.versions.node,
+    peakGflops: peak,
+    gruForwardBackward: { dims, rows: rows.map((r) => ({ ...r, gflops: gflops(r.flop, r.ms) })) },
+    trainingStep: trainRows.map((r) => ({ ...r, gflops: gflops(stepFlop(r.config), r.ms) })),
+  };
+  await writeFile(file, `${JSON.stringify(record, null, 1)}\n`);
+  console.log(`\nresults written to ${file.pathname}`);
+}
