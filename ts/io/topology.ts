@@ -59,12 +59,12 @@ class Path {
   }
 }
 
-function field(config: Record<string, unknown>, key: string, _path?: Path): unknown {
+function field(config: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(config, key) ? config[key] : undefined;
 }
 
 function boolean(config: Record<string, unknown>, key: string, path: Path, fallback: boolean): boolean {
-  const value = field(config, key, path);
+  const value = field(config, key);
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'boolean')
     throw path.child(key).error(`expected true or false, got ${JSON.stringify(value)}`);
@@ -72,7 +72,7 @@ function boolean(config: Record<string, unknown>, key: string, path: Path, fallb
 }
 
 function number(config: Record<string, unknown>, key: string, path: Path, fallback?: number): number {
-  const value = field(config, key, path);
+  const value = field(config, key);
   if ((value === undefined || value === null) && fallback !== undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw path.child(key).error(`expected a number, got ${JSON.stringify(value)}`);
@@ -86,14 +86,14 @@ function activation(
   path: Path,
   fallback: Activation,
 ): Activation {
-  const value = field(config, key, path) ?? fallback;
+  const value = field(config, key) ?? fallback;
   const entry = Object.entries(ACTIVATIONS).find(([camel, snake]) => value === snake || value === camel);
   if (!entry) throw path.child(key).error(`unsupported activation ${JSON.stringify(value)}`);
   return entry[0] as Activation;
 }
 
 function name(config: Record<string, unknown>, path: Path): string | undefined {
-  const value = field(config, 'name', path);
+  const value = field(config, 'name');
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length === 0 || value.length > 200)
     throw path.child('name').error('expected a short string');
@@ -102,7 +102,7 @@ function name(config: Record<string, unknown>, path: Path): string | undefined {
 
 /** The per-sample input shape a layer config declares, if any. */
 export function declaredInputShape(config: Record<string, unknown>, path: Path): Shape | undefined {
-  const value = field(config, 'batch_input_shape', path) ?? field(config, 'batch_shape', path);
+  const value = field(config, 'batch_input_shape') ?? field(config, 'batch_shape');
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || value.length < 2)
     throw path.child('batch_input_shape').error('expected [null, ...dims]');
@@ -219,7 +219,8 @@ function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
     useBias: boolean(config, 'use_bias', path, true),
     dropout: number(config, 'dropout', path, 0),
     recurrentDropout: number(config, 'recurrent_dropout', path, 0),
-    // Keras 3 omits nothing, but older files may: Keras 2.3+ defaulted to true.
+    // Keras 2.3+ and TensorFlow.js always write it; files from before
+    // reset_after existed mean the original (false) form.
     resetAfter: boolean(config, 'reset_after', path, false),
     returnSequences: boolean(config, 'return_sequences', path, false),
     goBackwards: boolean(config, 'go_backwards', path, false),
@@ -258,13 +259,13 @@ export function layerFromJson(json: unknown, path: Path): Layer {
     case 'Dropout':
       return new Dropout({ ...base, rate: number(config, 'rate', configPath) });
     case 'Bidirectional': {
-      const mode = field(config, 'merge_mode', configPath) ?? 'concat';
+      const mode = field(config, 'merge_mode') ?? 'concat';
       if (typeof mode !== 'string' || !['concat', 'sum', 'mul', 'ave'].includes(mode)) {
         throw configPath
           .child('merge_mode')
           .error(`expected concat, sum, mul or ave, got ${JSON.stringify(mode)}`);
       }
-      const inner = field(config, 'layer', configPath) as LayerJson | undefined;
+      const inner = field(config, 'layer') as LayerJson | undefined;
       if (inner?.class_name !== 'GRU')
         throw configPath.child('layer').error('only a wrapped GRU is supported');
       const gru = gruFromJson(inner.config, configPath.child('layer').child('config'));
