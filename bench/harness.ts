@@ -19,6 +19,21 @@ export function time(body: () => void, options: { warmup: number; reps: number }
   return summarize(samples);
 }
 
+/** As `time`, awaiting each repetition. */
+export async function timeAsync(
+  body: () => Promise<unknown>,
+  options: { warmup: number; reps: number },
+): Promise<Timing> {
+  for (let i = 0; i < options.warmup; i++) await body();
+  const samples: number[] = [];
+  for (let i = 0; i < options.reps; i++) {
+    const start = performance.now();
+    await body();
+    samples.push(performance.now() - start);
+  }
+  return summarize(samples);
+}
+
 /** Median, minimum and maximum of some timings. */
 export function summarize(samples: readonly number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);

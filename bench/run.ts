@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 import { type GruDims, Kernel, type KernelFlavour } from '../ts/index.js';
 import { gruBackward, gruForward } from './baseline/gru.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
-import { table, time } from './harness.js';
+import { type Timing, table, time } from './harness.js';
 import { measurePeak } from './peak.js';
-import { type Config, gruWasmStep, tfjsStep } from './training.js';
+import { type Config, gruWasmTimings, type SystemTimings, tfjsTimings } from './training.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -163,64 +163,88 @@ console.log(`WebAssembly SIMD f32x4 mul+add peak on this machine (12 chains): ${
 console.log(`kernel runs ${reps} timed repetitions after ${warmup} warm-up; the baseline ${baselineReps}.\n`);
 console.log(table(header, body));
 
-// Part 3: training steps against TensorFlow.js.
+// Part 3: training steps and inference against TensorFlow.js.
 const configs: Config[] = quick
   ? [{ name: 'tiny', batch: 4, steps: 5, input: 3, units: 8 }]
   : [
       { name: 'small', batch: 32, steps: 50, input: 16, units: 128 },
       { name: 'medium', batch: 64, steps: 100, input: 32, units: 256 },
     ];
-interface TrainRow {
+interface SystemRow {
   config: Config;
   system: string;
-  ms: number;
-  min: number;
-  max: number;
+  timings: SystemTimings;
 }
-const trainRows: TrainRow[] = [];
+const systemRows: SystemRow[] = [];
 for (const config of configs) {
   const medium = config.name === 'medium';
-  const ours = await gruWasmStep(config, { warmup: quick ? 0 : 2, reps: quick ? 1 : medium ? 5 : 10 });
-  trainRows.push({
+  const repeat = (slow: number, fast: number) => ({
+    warmup: quick ? 0 : 1,
+    reps: quick ? 1 : medium ? slow : fast,
+  });
+  systemRows.push({
     config,
     system: 'gru-wasm (simd, 1 thread)',
-    ms: ours.median,
-    min: ours.min,
-    max: ours.max,
+    timings: await gruWasmTimings(config, repeat(5, 10)),
   });
-  const tfWasm = await tfjsStep(config, 'wasm', { warmup: quick ? 0 : 1, reps: quick ? 1 : medium ? 3 : 5 });
-  trainRows.push({
+  systemRows.push({
     config,
     system: 'TensorFlow.js wasm (SIMD)',
-    ms: tfWasm.median,
-    min: tfWasm.min,
-    max: tfWasm.max,
+    timings: await tfjsTimings(config, 'wasm', repeat(3, 5)),
   });
   // TensorFlow.js' cpu backend takes about 16 s per medium step here: small only.
   if (!medium) {
-    const tfCpu = await tfjsStep(config, 'cpu', { warmup: quick ? 0 : 1, reps: quick ? 1 : 3 });
-    trainRows.push({ config, system: 'TensorFlow.js cpu', ms: tfCpu.median, min: tfCpu.min, max: tfCpu.max });
+    systemRows.push({
+      config,
+      system: 'TensorFlow.js cpu',
+      timings: await tfjsTimings(config, 'cpu', repeat(3, 3)),
+    });
   }
 }
-const stepFlop = (c: Config) => 3 * 2 * c.batch * c.steps * 3 * c.units * (c.input + c.units);
-const tfWasmMs = (c: Config) =>
-  trainRows.find((r) => r.config === c && r.system.startsWith('TensorFlow.js wasm'))?.ms;
-console.log(`\nTraining step: GRU(H) → Dense(1, sigmoid), binary cross-entropy, Adam (trainOnBatch)\n`);
+const forwardFlopOf = (c: Config, batch = c.batch) => 2 * batch * c.steps * 3 * c.units * (c.input + c.units);
+const label = (c: Config) => `${c.name} B${c.batch} T${c.steps} I${c.input} H${c.units}`;
+const spread = (t: Timing) => `${t.min.toFixed(1)}–${t.max.toFixed(1)}`;
+const versusTfWasm = (r: SystemRow, pick: (t: SystemTimings) => Timing) => {
+  const reference = systemRows.find(
+    (o) => o.config === r.config && o.system.startsWith('TensorFlow.js wasm'),
+  );
+  return reference ? (pick(reference.timings).median / pick(r.timings).median).toFixed(1) : '';
+};
+
+console.log('\nTraining step: GRU(H) → Dense(1, sigmoid), binary cross-entropy, Adam (trainOnBatch)\n');
 console.log(
   table(
     ['config', 'system', 'ms/step (median)', 'min–max', 'samples/s', 'GFLOP/s', '% of peak', '× TF.js wasm'],
-    trainRows.map((r) => {
-      const c = r.config;
-      const reference = tfWasmMs(c);
+    systemRows.map((r) => {
+      const { config: c, timings: t } = r;
+      const rate = gflops(3 * forwardFlopOf(c), t.train.median);
       return [
-        `${c.name} B${c.batch} T${c.steps} I${c.input} H${c.units}`,
+        label(c),
         r.system,
-        r.ms.toFixed(1),
-        `${r.min.toFixed(1)}–${r.max.toFixed(1)}`,
-        ((c.batch * 1000) / r.ms).toFixed(0),
-        gflops(stepFlop(c), r.ms).toFixed(2),
-        ((100 * gflops(stepFlop(c), r.ms)) / peak).toFixed(1),
-        reference === undefined ? '' : (reference / r.ms).toFixed(1),
+        t.train.median.toFixed(1),
+        spread(t.train),
+        ((c.batch * 1000) / t.train.median).toFixed(0),
+        rate.toFixed(2),
+        ((100 * rate) / peak).toFixed(1),
+        versusTfWasm(r, (x) => x.train),
+      ];
+    }),
+  ),
+);
+console.log('\nInference: predict on the batch, and on one sequence (latency)\n');
+console.log(
+  table(
+    ['config', 'system', 'batch ms', 'GFLOP/s', '× TF.js wasm', 'one sequence ms', '× TF.js wasm'],
+    systemRows.map((r) => {
+      const { config: c, timings: t } = r;
+      return [
+        label(c),
+        r.system,
+        t.predict.median.toFixed(2),
+        gflops(forwardFlopOf(c), t.predict.median).toFixed(2),
+        versusTfWasm(r, (x) => x.predict),
+        t.latency.median.toFixed(2),
+        versusTfWasm(r, (x) => x.latency),
       ];
     }),
   ),
@@ -236,7 +260,11 @@ if (!quick) {
     node: process.versions.node,
     peakGflops: peak,
     gruForwardBackward: { dims, rows: rows.map((r) => ({ ...r, gflops: gflops(r.flop, r.ms) })) },
-    trainingStep: trainRows.map((r) => ({ ...r, gflops: gflops(stepFlop(r.config), r.ms) })),
+    systems: systemRows.map((r) => ({
+      ...r,
+      trainGflops: gflops(3 * forwardFlopOf(r.config), r.timings.train.median),
+      predictGflops: gflops(forwardFlopOf(r.config), r.timings.predict.median),
+    })),
   };
   await writeFile(file, `${JSON.stringify(record, null, 1)}\n`);
   console.log(`\nresults written to ${file.pathname}`);

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as gw from '../ts/index.js';
-import { summarize, type Timing } from './harness.js';
+import { type Timing, timeAsync } from './harness.js';
 
 export interface Config {
   name: string;
@@ -33,7 +33,16 @@ function batchOf(c: Config) {
   };
 }
 
-export async function gruWasmStep(c: Config, options: { warmup: number; reps: number }): Promise<Timing> {
+/** A training step, a batch prediction, and one sequence's prediction (latency). */
+export interface SystemTimings {
+  train: Timing;
+  predict: Timing;
+  latency: Timing;
+}
+
+type Repeat = { warmup: number; reps: number };
+
+export async function gruWasmTimings(c: Config, options: Repeat): Promise<SystemTimings> {
   await gw.ready('simd');
   const { x, y } = batchOf(c);
   const model = gw.sequential();
@@ -41,25 +50,26 @@ export async function gruWasmStep(c: Config, options: { warmup: number; reps: nu
   model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
   model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
   const [gx, gy] = [gw.tensor(x, [c.batch, c.steps, c.input]), gw.tensor(y, [c.batch, 1])];
-  const timings: number[] = [];
-  for (let i = 0; i < options.warmup + options.reps; i++) {
-    const start = performance.now();
-    await model.trainOnBatch(gx, gy);
-    if (i >= options.warmup) timings.push(performance.now() - start);
-  }
-  gx.dispose();
-  gy.dispose();
+  const one = gw.tensor(x.subarray(0, c.steps * c.input), [1, c.steps, c.input]);
+  const predictOn = async (input: gw.Tensor) =>
+    (await model.predict(input, { batchSize: c.batch })).dispose();
+  const timings = {
+    train: await timeAsync(() => model.trainOnBatch(gx, gy), options),
+    predict: await timeAsync(() => predictOn(gx), options),
+    latency: await timeAsync(() => predictOn(one), { warmup: options.warmup + 2, reps: 3 * options.reps }),
+  };
+  for (const t of [gx, gy, one]) t.dispose();
   model.dispose();
-  return summarize(timings);
+  return timings;
 }
 
 let wasmPathsSet = false;
 
-export async function tfjsStep(
+export async function tfjsTimings(
   c: Config,
   backend: 'cpu' | 'wasm',
-  options: { warmup: number; reps: number },
-): Promise<Timing> {
+  options: Repeat,
+): Promise<SystemTimings> {
   if (backend === 'wasm' && !wasmPathsSet) {
     const require = createRequire(import.meta.url);
     setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
@@ -75,13 +85,18 @@ export async function tfjsStep(
   model.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
   const [tx, ty] = [tf.tensor3d(x, [c.batch, c.steps, c.input]), tf.tensor2d(y, [c.batch, 1])];
-  const timings: number[] = [];
-  for (let i = 0; i < options.warmup + options.reps; i++) {
-    const start = performance.now();
-    await model.trainOnBatch(tx, ty);
-    if (i >= options.warmup) timings.push(performance.now() - start);
-  }
-  tf.dispose([tx, ty]);
+  const one = tf.tensor3d(x.subarray(0, c.steps * c.input), [1, c.steps, c.input]);
+  const predictOn = async (input: tf.Tensor) => {
+    const p = model.predict(input) as tf.Tensor;
+    await p.data();
+    p.dispose();
+  };
+  const timings = {
+    train: await timeAsync(() => model.trainOnBatch(tx, ty), options),
+    predict: await timeAsync(() => predictOn(tx), options),
+    latency: await timeAsync(() => predictOn(one), { warmup: options.warmup + 1, reps: options.reps }),
+  };
+  tf.dispose([tx, ty, one]);
   model.dispose();
-  return summarize(timings);
+  return timings;
 }
