@@ -134,9 +134,14 @@ export class Sequential implements TrainingModel {
       throw new Error(`unknown loss '${args.loss}' (expected ${LOSSES.join(', ')}, mse or mae)`);
     const optimizer = typeof args.optimizer === 'string' ? optimizerFromName(args.optimizer) : args.optimizer;
     const metrics = (args.metrics ?? []).map((name) => resolveMetric(name, loss));
-    this.firstLayer;
+    if (this.layers.length === 0) throw new Error('the model has no layers: add some before compiling');
     this.compiled?.optimizer.dispose();
     this.compiled = { optimizer, loss, metrics };
+  }
+
+  /** @internal Throws unless `compile` has been called. */
+  assertCompiled(): void {
+    void this.compiledOrThrow;
   }
 
   private get compiledOrThrow(): Compiled {

@@ -56,7 +56,7 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   const initialEpoch = args.initialEpoch ?? 0;
   positiveInteger('epochs', epochs);
   positiveInteger('batchSize', batchSize);
-  model.metricsNames; // throws when not compiled
+  model.assertCompiled();
   const n = samplesOf(model, x, y, 'fit');
   if (args.sampleWeight) checkSampleWeight(model, args.sampleWeight, n);
 
