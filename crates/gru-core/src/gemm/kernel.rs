@@ -92,3 +92,56 @@ pub unsafe fn gemm_4x8<V: F32x4>(
         }
     }
 }
+
+/// One row of C: `C[1×NR] ← α·A_panel[row 0]·B_panel + β·C`, reading the
+/// packed A panel's first lane only. Even and odd depths accumulate
+/// separately (four independent chains instead of two), summed at the end.
+///
+/// # Safety
+/// As [`gemm_4x8`], with `c` valid for `cols` floats.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn gemm_1x8<V: F32x4>(
+    kc: usize,
+    alpha: f32,
+    a: *const f32,
+    b: *const f32,
+    beta: f32,
+    c: *mut f32,
+    cols: usize,
+) {
+    let zero = V::splat(0.0);
+    let (mut even0, mut even1, mut odd0, mut odd1) = (zero, zero, zero, zero);
+    let (mut a_ptr, mut b_ptr) = (a, b);
+    for _ in 0..kc / 2 {
+        unsafe {
+            let a0 = V::splat(*a_ptr);
+            even0 = even0.mul_add(a0, V::load(b_ptr));
+            even1 = even1.mul_add(a0, V::load(b_ptr.add(4)));
+            let a1 = V::splat(*a_ptr.add(MR));
+            odd0 = odd0.mul_add(a1, V::load(b_ptr.add(NR)));
+            odd1 = odd1.mul_add(a1, V::load(b_ptr.add(NR + 4)));
+            a_ptr = a_ptr.add(2 * MR);
+            b_ptr = b_ptr.add(2 * NR);
+        }
+    }
+    if kc % 2 == 1 {
+        unsafe {
+            let a0 = V::splat(*a_ptr);
+            even0 = even0.mul_add(a0, V::load(b_ptr));
+            even1 = even1.mul_add(a0, V::load(b_ptr.add(4)));
+        }
+    }
+    let alpha_v = V::splat(alpha);
+    let mut row = [0.0f32; NR];
+    unsafe {
+        V::store(even0.add(odd0).mul(alpha_v), row.as_mut_ptr());
+        V::store(even1.add(odd1).mul(alpha_v), row.as_mut_ptr().add(4));
+    }
+    for (j, &value) in row.iter().enumerate().take(cols) {
+        unsafe {
+            let dst = c.add(j);
+            *dst = if beta != 0.0 { value + beta * *dst } else { value };
+        }
+    }
+}

@@ -166,18 +166,32 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
                         // SAFETY: the panels hold kc*MR and kc*NR floats
                         // (chunks_exact), and `tile` spans exactly the
                         // `rows × cols` floats at stride ldc that are written.
+                        // A lone row (one sequence's state) would spend three
+                        // quarters of a 4×8 tile on padding: use the 1×8 kernel.
                         unsafe {
-                            kernel::gemm_4x8::<Lanes>(
-                                kc,
-                                alpha,
-                                a_panel.as_ptr(),
-                                b_panel.as_ptr(),
-                                beta_block,
-                                tile.as_mut_ptr(),
-                                ldc,
-                                rows,
-                                cols,
-                            );
+                            if rows == 1 {
+                                kernel::gemm_1x8::<Lanes>(
+                                    kc,
+                                    alpha,
+                                    a_panel.as_ptr(),
+                                    b_panel.as_ptr(),
+                                    beta_block,
+                                    tile.as_mut_ptr(),
+                                    cols,
+                                );
+                            } else {
+                                kernel::gemm_4x8::<Lanes>(
+                                    kc,
+                                    alpha,
+                                    a_panel.as_ptr(),
+                                    b_panel.as_ptr(),
+                                    beta_block,
+                                    tile.as_mut_ptr(),
+                                    ldc,
+                                    rows,
+                                    cols,
+                                );
+                            }
                         }
                     }
                 }
