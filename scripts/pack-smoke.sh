@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the package as npm would publish it into an empty project and
+# trains a tiny model through its public entry point: checks the exports
+# map, the files list and the kernel's location inside the package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+npm pack --pack-destination "$work" --silent >/dev/null
+cd "$work"
+npm init -y >/dev/null
+npm install ./gru-wasm-*.tgz --no-audit --no-fund --loglevel=error >/dev/null
+cat > smoke.mjs <<'JS'
+import * as gw from 'gru-wasm';
+const kernel = await gw.ready();
+const x = gw.tensor(Float32Array.from({ length: 8 * 5 * 2 }, (_, i) => Math.sin(i)), [8, 5, 2]);
+const y = gw.tensor(Float32Array.from({ length: 8 }, (_, i) => i % 2), [8, 1]);
+const model = gw.sequential();
+model.add(gw.layers.gru({ units: 4, inputShape: [5, 2] }));
+model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
+model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+const history = await model.fit(x, y, { epochs: 2, verbose: 0 });
+const losses = history.history.loss;
+if (!losses.every(Number.isFinite)) throw new Error(`non-finite losses ${losses}`);
+console.log(`installed package trains with the ${kernel.flavour} kernel: losses ${losses.map((v) => v.toFixed(4)).join(', ')}`);
+JS
+node smoke.mjs
