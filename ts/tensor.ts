@@ -50,6 +50,14 @@ export class Tensor {
     return this.owner.download(this.ptr);
   }
 
+  /**
+   * @internal A live view of the values, without copying; rebuilt on each
+   * call because growing the kernel's memory replaces its buffer.
+   */
+  view(): Float32Array {
+    return this.owner.view(this.ptr);
+  }
+
   /** The values as nested arrays of the tensor's shape. */
   async array(): Promise<NestedArray> {
     return nest(this.dataSync(), this.shape);

@@ -40,7 +40,7 @@ export function samplesOf(model: ModelShapes, x: Tensor, y: Tensor | undefined, 
 }
 
 function checkFinite(t: Tensor, name: string, op: string): void {
-  const values = t.dataSync();
+  const values = t.view();
   const bad = values.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
     const perSample = t.size / (t.shape[0] as number);

@@ -249,14 +249,19 @@ export class Sequential implements TrainingModel {
    * metrics, else `[loss, ...metrics]` as Keras returns them.
    */
   async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<number | number[]> {
+    samplesOf(this, x, y, 'evaluate');
     const logs = this.evaluateLogs(x, y, args.batchSize ?? 32);
     const values = this.metricsNames.map((name) => logs[name] as number);
     return values.length === 1 ? (values[0] as number) : values;
   }
 
-  /** @internal Loss and metrics over a data set, as logs. */
+  /**
+   * @internal Loss and metrics over a data set, as logs. The caller has
+   * checked `x` and `y` (`samplesOf`): fit checks its validation data once,
+   * not at every epoch.
+   */
   evaluateLogs(x: Tensor, y: Tensor, batchSize: number, indices?: Uint32Array): Logs {
-    const n = samplesOf(this, x, y, 'evaluate');
+    const n = x.shape[0] as number;
     const order = indices ?? Uint32Array.from({ length: n }, (_, i) => i);
     const totals: Totals = { samples: 0, loss: 0, metricWeight: 0, metrics: [] };
     for (let start = 0; start < order.length; start += batchSize) {

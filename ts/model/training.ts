@@ -165,7 +165,7 @@ function checkSampleWeight(model: Sequential, weights: Tensor, n: number): void 
     const allowed = steps === undefined ? `[${n}]` : `[${n}] or [${n}, ${steps}]`;
     throw new Error(`fit: sampleWeight must have shape ${allowed}, got [${weights.shape.join(', ')}]`);
   }
-  const bad = weights.dataSync().findIndex((w) => !(w >= 0) || !Number.isFinite(w));
+  const bad = weights.view().findIndex((w) => !(w >= 0) || !Number.isFinite(w));
   if (bad >= 0) throw new Error(`fit: sampleWeight has a negative or non-finite weight at index ${bad}`);
 }
 

@@ -99,7 +99,6 @@ pub unsafe fn gemm_4x8<V: F32x4>(
 ///
 /// # Safety
 /// As [`gemm_4x8`], with `c` valid for `cols` floats.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub unsafe fn gemm_1x8<V: F32x4>(
     kc: usize,
