@@ -4,7 +4,7 @@
  * is checked on the Rust side against the table of live allocations; a bad
  * one throws an `Error` naming the operation and the argument.
  */
-import { type KernelFlavour, type KernelGlue, loadGlue } from './load.js';
+import { attachGlue, type KernelFlavour, type LoadedGlue, loadGlue } from './load.js';
 import {
   type Activation,
   DEFAULT_GRU_CONFIG,
@@ -20,15 +20,38 @@ import {
 } from './types.js';
 
 export class Kernel {
-  private constructor(
-    private readonly glue: KernelGlue,
-    readonly flavour: KernelFlavour,
-  ) {}
+  private readonly glue: LoadedGlue['glue'];
+  readonly flavour: KernelFlavour;
+
+  private constructor(private readonly loaded: LoadedGlue) {
+    this.glue = loaded.glue;
+    this.flavour = loaded.flavour;
+  }
 
   /** Loads a build: `auto` picks `threads` where shared memory is allowed. */
   static async load(flavour: KernelFlavour | 'auto' = 'auto'): Promise<Kernel> {
-    const loaded = await loadGlue(flavour);
-    return new Kernel(loaded.glue, loaded.flavour);
+    return new Kernel(await loadGlue(flavour));
+  }
+
+  /**
+   * The threaded kernel of another thread, instantiated in this one over
+   * its memory (`module` and `memory` come from that kernel).
+   */
+  static async attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Kernel> {
+    return new Kernel(await attachGlue(module, memory));
+  }
+
+  /** The compiled module, for workers to attach with. */
+  get module(): WebAssembly.Module {
+    return this.loaded.module;
+  }
+
+  /**
+   * Frees this thread's stack and thread-local storage in the shared memory:
+   * a worker's last call into an attached kernel.
+   */
+  destroyThread(): void {
+    this.loaded.exports.__wbindgen_thread_destroy?.();
   }
 
   /** The kernel's memory (a SharedArrayBuffer in the `threads` build). */
@@ -101,6 +124,22 @@ export class Kernel {
       clip.clipnorm,
       clip.clipvalue,
       clip.globalClipnorm,
+    );
+  }
+
+  /**
+   * Reduces the gradients of a batch's shares: `targets[p] = Σ_w
+   * coefficients[w] · sources[w][p]`, summed over w in order.
+   */
+  weightedSum(
+    targets: readonly Ptr[],
+    sources: readonly (readonly Ptr[])[],
+    coefficients: readonly number[],
+  ): void {
+    this.glue.weightedSum(
+      Uint32Array.from(targets),
+      Uint32Array.from(sources.flat()),
+      Float32Array.from(coefficients),
     );
   }
 

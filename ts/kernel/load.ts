@@ -12,8 +12,14 @@ export type KernelFlavour = 'simd' | 'threads';
 
 /** What both builds' bindings offer (their init functions differ in detail). */
 export type KernelGlue = Omit<typeof SimdGlue, 'default' | 'initSync'> & {
-  default(init: { module_or_path: Uint8Array | URL }): Promise<unknown>;
+  default(init: { module_or_path: WebAssembly.Module; memory?: WebAssembly.Memory }): Promise<object>;
 };
+
+/** The raw exports the bindings do not wrap. */
+export interface KernelExports {
+  /** Frees the calling thread's stack and thread-local storage (threaded build). */
+  __wbindgen_thread_destroy?: () => void;
+}
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
@@ -31,6 +37,9 @@ export async function defaultFlavour(): Promise<KernelFlavour> {
 export interface LoadedGlue {
   glue: KernelGlue;
   flavour: KernelFlavour;
+  /** The compiled module: workers instantiate it over the same memory. */
+  module: WebAssembly.Module;
+  exports: KernelExports;
 }
 
 /**
@@ -51,18 +60,51 @@ export async function loadGlue(flavour: KernelFlavour | 'auto' = 'auto'): Promis
     );
   }
   // Literal URLs and imports, one per build, so bundlers can see and copy them.
-  let glue: KernelGlue;
   let url: URL;
   if (chosen === 'threads') {
-    glue = await import('../../wasm/threads/gru_wasm.js');
     url = new URL('../../wasm/threads/gru_wasm_bg.wasm', import.meta.url);
   } else {
-    glue = await import('../../wasm/simd/gru_wasm.js');
     url = new URL('../../wasm/simd/gru_wasm_bg.wasm', import.meta.url);
   }
-  const source = isNode ? await readNodeFile(url) : url;
-  await glue.default({ module_or_path: source });
-  return { glue, flavour: chosen };
+  const module = await compile(url);
+  const glue = await importGlue(chosen);
+  const exports: KernelExports = await glue.default({ module_or_path: module });
+  return { glue, flavour: chosen, module, exports };
+}
+
+/**
+ * Instantiates the threaded build in a worker over the memory of a kernel
+ * loaded elsewhere: the same tensors, seen from another thread.
+ */
+export async function attachGlue(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): Promise<LoadedGlue> {
+  if (!(memory.buffer instanceof SharedArrayBuffer)) {
+    throw new Error('attaching a worker needs the threaded kernel (its memory is not shared)');
+  }
+  const glue = await importGlue('threads');
+  const exports: KernelExports = await glue.default({ module_or_path: module, memory });
+  return { glue, flavour: 'threads', module, exports };
+}
+
+async function importGlue(flavour: KernelFlavour): Promise<KernelGlue> {
+  return flavour === 'threads'
+    ? await import('../../wasm/threads/gru_wasm.js')
+    : await import('../../wasm/simd/gru_wasm.js');
+}
+
+async function compile(url: URL): Promise<WebAssembly.Module> {
+  // readFile's buffer is never shared, which the Node typings cannot say.
+  if (isNode) return WebAssembly.compile((await readNodeFile(url)) as Uint8Array<ArrayBuffer>);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot fetch the kernel ${url}: HTTP ${response.status}`);
+  try {
+    return await WebAssembly.compileStreaming(response.clone());
+  } catch {
+    // Servers that do not send `application/wasm` defeat streaming compilation.
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
 }
 
 async function readNodeFile(url: URL): Promise<Uint8Array> {

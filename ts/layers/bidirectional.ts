@@ -56,8 +56,8 @@ export class Bidirectional extends Layer {
   }
 
   protected createWeights(inputShape: Shape): void {
-    this.forwardLayer.build(this.kernel, inputShape, this.initializes);
-    this.backwardLayer.build(this.kernel, inputShape, this.initializes);
+    this.forwardLayer.build(this.kernel, inputShape, this.weightSource);
+    this.backwardLayer.build(this.kernel, inputShape, this.weightSource);
   }
 
   override weights(): readonly Weight[] {

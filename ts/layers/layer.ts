@@ -31,6 +31,41 @@ export interface Weight {
   grad: Ptr;
 }
 
+/**
+ * Weights that another model over the same shared memory allocated (a
+ * worker's replica borrows the main model's), taken in build order. A layer
+ * built on them allocates its own gradients and never frees the weights.
+ */
+export class BorrowedWeights {
+  private taken = 0;
+
+  constructor(private readonly ptrs: readonly Ptr[]) {}
+
+  /** The next weight, checked to hold `length` floats. */
+  take(kernel: Kernel, name: string, length: number): Ptr {
+    const ptr = this.ptrs[this.taken];
+    if (ptr === undefined) throw new Error(`borrowed weights: none left for ${name}`);
+    const held = kernel.lengthOf(ptr);
+    if (held !== length) {
+      throw new Error(
+        `borrowed weights: ${name} needs ${length} floats, offset ${ptr} holds ${held ?? 'none'}`,
+      );
+    }
+    this.taken += 1;
+    return ptr;
+  }
+
+  /** Throws unless every weight was taken. */
+  assertAllTaken(): void {
+    if (this.taken !== this.ptrs.length) {
+      throw new Error(`borrowed weights: ${this.ptrs.length} given, the layers took ${this.taken}`);
+    }
+  }
+}
+
+/** How a layer gets its weights when built: initialized, zero (to be loaded), or borrowed. */
+export type WeightSource = boolean | BorrowedWeights;
+
 export interface LayerArgs {
   name?: string;
   /** Shape of one sample (no batch axis); needed on the first layer. */
@@ -51,9 +86,11 @@ export abstract class Layer {
   /** Keras class name, for summaries and saved topologies. */
   abstract readonly className: string;
   private builtWith:
-    | { kernel: Kernel; inputShape: Shape; scratch: ScratchBuffers; initialize: boolean }
+    | { kernel: Kernel; inputShape: Shape; scratch: ScratchBuffers; source: WeightSource }
     | undefined;
   protected readonly owned: Weight[] = [];
+  /** Weights this layer uses but another model owns. */
+  private readonly borrowed = new Set<Ptr>();
 
   constructor(args: LayerArgs, baseName: string) {
     this.name = args.name ?? uniqueName(baseName);
@@ -69,9 +106,9 @@ export abstract class Layer {
     return this.builtWith.kernel;
   }
 
-  /** Whether building initialized the weights (false when loading them). */
-  protected get initializes(): boolean {
-    return this.builtWith?.initialize ?? true;
+  /** Where the weights came from, for layers that build inner layers. */
+  protected get weightSource(): WeightSource {
+    return this.builtWith?.source ?? true;
   }
 
   /** The shape of one input sample this layer was built for. */
@@ -81,12 +118,13 @@ export abstract class Layer {
   }
 
   /**
-   * Allocates the weights for samples of `inputShape` and, unless
-   * `initialize` is false (weights about to be loaded), initializes them.
+   * Creates the weights for samples of `inputShape`: allocated and
+   * initialized (`true`), allocated as zeros to be loaded (`false`), or
+   * borrowed from another model over the same memory.
    */
-  build(kernel: Kernel, inputShape: Shape, initialize = true): void {
+  build(kernel: Kernel, inputShape: Shape, source: WeightSource = true): void {
     if (this.builtWith) throw new Error(`layer ${this.name} is already built`);
-    this.builtWith = { kernel, inputShape: [...inputShape], scratch: new ScratchBuffers(kernel), initialize };
+    this.builtWith = { kernel, inputShape: [...inputShape], scratch: new ScratchBuffers(kernel), source };
     this.createWeights(inputShape);
   }
 
@@ -150,15 +188,23 @@ export abstract class Layer {
     return this.weights().reduce((sum, w) => sum + sizeOf(w.shape), 0);
   }
 
-  /** Allocates a weight and its gradient, filled by `initializer`. */
+  /** Creates a weight (see `build`) and allocates its gradient. */
   protected addWeight(name: string, shape: Shape, initializer: InitializerName): Weight {
     const k = this.kernel;
     const length = sizeOf(shape);
-    const ptr = k.alloc(length);
-    // Keras' fan in/out: all but the last axis, and the last axis.
-    const cols = shape[shape.length - 1] ?? 1;
-    if (this.builtWith?.initialize) k.initialize(initializer, ptr, length / cols, cols, nextSeed());
-    const weight = { name: `${this.name}/${name}`, shape: [...shape], ptr, grad: k.alloc(length) };
+    const fullName = `${this.name}/${name}`;
+    const source = this.weightSource;
+    let ptr: Ptr;
+    if (source instanceof BorrowedWeights) {
+      ptr = source.take(k, fullName, length);
+      this.borrowed.add(ptr);
+    } else {
+      ptr = k.alloc(length);
+      // Keras' fan in/out: all but the last axis, and the last axis.
+      const cols = shape[shape.length - 1] ?? 1;
+      if (source) k.initialize(initializer, ptr, length / cols, cols, nextSeed());
+    }
+    const weight = { name: fullName, shape: [...shape], ptr, grad: k.alloc(length) };
     this.owned.push(weight);
     return weight;
   }
@@ -177,9 +223,10 @@ export abstract class Layer {
     if (!this.builtWith) return;
     const k = this.builtWith.kernel;
     for (const w of this.owned) {
-      k.free(w.ptr);
+      if (!this.borrowed.has(w.ptr)) k.free(w.ptr);
       k.free(w.grad);
     }
+    this.borrowed.clear();
     this.builtWith.scratch.dispose();
     this.owned.length = 0;
     this.builtWith = undefined;

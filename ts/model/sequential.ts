@@ -7,12 +7,13 @@ import { kernel as loadedKernel } from '../backend.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
 import type { LossName, Ptr } from '../kernel/types.js';
-import type { Activation, Layer } from '../layers/layer.js';
+import type { Activation, Layer, WeightSource } from '../layers/layer.js';
 import { type Optimizer, optimizerFromName } from '../optimizers/index.js';
 import { type Shape, sizeOf, Tensor } from '../tensor.js';
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf } from './data.js';
 import { type Metric, metricSum, resolveMetric } from './metrics.js';
+import { DataParallel } from './parallel.js';
 import { type FitArgs, type History, train } from './training.js';
 
 const LOSSES: readonly LossName[] = [
@@ -28,10 +29,17 @@ export interface CompileArgs {
   optimizer: Optimizer | string;
   loss: LossName | 'mse' | 'mae';
   metrics?: string[];
+  /**
+   * Kernel workers that run `fit`, `evaluate` and `trainOnBatch` off this
+   * thread, splitting each batch between them (data parallel; needs the
+   * 'threads' kernel). 0, the default, computes on this thread.
+   */
+  workers?: number;
 }
 
 interface Compiled {
-  optimizer: Optimizer;
+  /** Absent on a worker's replica, which only computes gradients. */
+  optimizer: Optimizer | undefined;
   loss: LossName;
   metrics: Metric[];
 }
@@ -44,7 +52,10 @@ export interface BatchSums {
   loss: number;
   /** Σ metric over the loss samples that count (unpadded steps). */
   metrics: number[];
-  /** How many loss samples count. */
+  /**
+   * How many loss samples count (unpadded steps): the batch's loss is their
+   * mean, so a share of a batch weighs its gradient by this.
+   */
   metricWeight: number;
 }
 
@@ -79,6 +90,8 @@ export class Sequential implements TrainingModel {
   stopTraining = false;
   private compiled: Compiled | undefined;
   private scratchBuffers: ScratchBuffers | undefined;
+  private workerCount = 0;
+  private parallel: Promise<DataParallel> | undefined;
 
   constructor(private readonly k: Kernel = loadedKernel()) {}
 
@@ -87,8 +100,8 @@ export class Sequential implements TrainingModel {
     this.addLayer(layer, true);
   }
 
-  /** @internal Appends a layer; `initialize: false` leaves its weights zero for loading. */
-  addLayer(layer: Layer, initialize: boolean): void {
+  /** @internal Appends a layer; its weights zero for loading (`false`), or borrowed. */
+  addLayer(layer: Layer, source: WeightSource): void {
     if ((layer as { returnState?: boolean }).returnState) {
       throw new Error(
         `layer ${layer.name} has returnState: its two outputs cannot flow through a Sequential model (use layer.apply)`,
@@ -107,8 +120,9 @@ export class Sequential implements TrainingModel {
       if (!layer.inputShape) throw new Error(`the first layer (${layer.name}) needs an \`inputShape\``);
       inputShape = layer.inputShape;
     }
-    layer.build(this.k, inputShape, initialize);
+    layer.build(this.k, inputShape, source);
     this.layers.push(layer);
+    this.stopWorkers();
   }
 
   /** Shape of one input sample. */
@@ -129,14 +143,88 @@ export class Sequential implements TrainingModel {
   }
 
   compile(args: CompileArgs): void {
+    const optimizer = typeof args.optimizer === 'string' ? optimizerFromName(args.optimizer) : args.optimizer;
+    const workers = args.workers ?? 0;
+    if (!Number.isInteger(workers) || workers < 0) {
+      throw new Error(`compile: \`workers\` must be a non-negative integer, got ${workers}`);
+    }
+    if (workers > 0 && this.k.flavour !== 'threads') {
+      throw new Error(
+        "compile: `workers` needs the 'threads' kernel (shared memory): in browsers, a crossOriginIsolated page",
+      );
+    }
+    this.compileObjective(args);
+    this.compiled = { ...this.compiledOrThrow, optimizer };
+    this.stopWorkers();
+    this.workerCount = workers;
+  }
+
+  /**
+   * @internal The workers that run this model's batches, started on first
+   * use; `undefined` when it computes on this thread.
+   */
+  async workers(): Promise<DataParallel | undefined> {
+    if (this.workerCount === 0) return undefined;
+    if (!this.parallel) {
+      const starting = DataParallel.start(this, this.workerCount);
+      this.parallel = starting;
+      starting.catch(() => {
+        if (this.parallel === starting) this.parallel = undefined;
+      });
+    }
+    return this.parallel;
+  }
+
+  /** Stops the workers (in the background); the next batch starts new ones. */
+  private stopWorkers(): void {
+    const parallel = this.parallel;
+    this.parallel = undefined;
+    parallel?.then((p) => p.dispose()).catch(() => {});
+  }
+
+  /**
+   * @internal One batch of rows `order[start .. start + batch]` (see
+   * `runBatch`), on the workers when the model has them. A worker that dies
+   * fails the batch, before any weight changes, and is replaced next time.
+   */
+  async step(
+    x: Tensor,
+    y: Tensor,
+    order: Uint32Array,
+    start: number,
+    batch: number,
+    train: boolean,
+    sampleWeight?: Tensor,
+  ): Promise<BatchSums> {
+    const parallel = await this.workers();
+    if (!parallel) {
+      const [bx, by] = this.gatherBatch(x, y, order, start, batch);
+      const weights = sampleWeight && this.gatherWeights(sampleWeight, order, start, batch);
+      return this.runBatch(bx, by, batch, train, weights);
+    }
+    try {
+      return await parallel.runBatch(x, y, order, start, batch, train, sampleWeight);
+    } catch (error) {
+      if (parallel.failure) this.stopWorkers();
+      throw error;
+    }
+  }
+
+  /** @internal Sets the loss and metrics only: a replica that computes gradients. */
+  compileObjective(args: Pick<CompileArgs, 'loss' | 'metrics'>): void {
     const loss = LOSS_ALIASES[args.loss] ?? (args.loss as LossName);
     if (!LOSSES.includes(loss))
       throw new Error(`unknown loss '${args.loss}' (expected ${LOSSES.join(', ')}, mse or mae)`);
-    const optimizer = typeof args.optimizer === 'string' ? optimizerFromName(args.optimizer) : args.optimizer;
     const metrics = (args.metrics ?? []).map((name) => resolveMetric(name, loss));
     if (this.layers.length === 0) throw new Error('the model has no layers: add some before compiling');
-    this.compiled?.optimizer.dispose();
-    this.compiled = { optimizer, loss, metrics };
+    this.compiled?.optimizer?.dispose();
+    this.compiled = { optimizer: undefined, loss, metrics };
+  }
+
+  /** The loss and metric names given to `compile`, for a replica. */
+  get objective(): { loss: LossName; metrics: string[] } {
+    const { loss, metrics } = this.compiledOrThrow;
+    return { loss, metrics: metrics.map((m) => m.name) };
   }
 
   /** @internal Throws unless `compile` has been called. */
@@ -151,7 +239,9 @@ export class Sequential implements TrainingModel {
   }
 
   get optimizer(): Optimizer {
-    return this.compiledOrThrow.optimizer;
+    const { optimizer } = this.compiledOrThrow;
+    if (!optimizer) throw new Error('the model was compiled without an optimizer: it cannot train');
+    return optimizer;
   }
 
   /** Keys of the logs `fit` reports (without the `val_` ones). */
@@ -180,7 +270,25 @@ export class Sequential implements TrainingModel {
    * backward and one optimizer update. The loss is the one before the update.
    */
   runBatch(x: Ptr, y: Ptr, batch: number, train: boolean, sampleWeights?: Ptr): BatchSums {
-    const { loss, metrics, optimizer } = this.compiledOrThrow;
+    const optimizer = train ? this.optimizer : undefined;
+    const sums = this.computeBatch(x, y, batch, train, sampleWeights);
+    if (optimizer) {
+      const weights = this.layers.flatMap((l) => l.weights());
+      optimizer.apply(
+        this.k,
+        weights.map((w) => w.ptr),
+        weights.map((w) => w.grad),
+      );
+    }
+    return sums;
+  }
+
+  /**
+   * @internal Forward, loss and metrics of one batch; with `train`, also
+   * backward into the layers' gradients (no update).
+   */
+  computeBatch(x: Ptr, y: Ptr, batch: number, train: boolean, sampleWeights?: Ptr): BatchSums {
+    const { loss, metrics } = this.compiledOrThrow;
     const k = this.k;
     const prediction = this.forward({ ptr: x, shape: [batch, ...this.inputShape] }, train);
     const width = prediction.shape[prediction.shape.length - 1] as number;
@@ -202,12 +310,6 @@ export class Sequential implements TrainingModel {
       for (let i = this.layers.length - 1; i >= 0 && d !== undefined; i--) {
         d = (this.layers[i] as Layer).backward(d, i > 0);
       }
-      const weights = this.layers.flatMap((l) => l.weights());
-      optimizer.apply(
-        k,
-        weights.map((w) => w.ptr),
-        weights.map((w) => w.grad),
-      );
     }
     return { samples: batch, loss: value * batch, metrics: metricSums, metricWeight };
   }
@@ -236,7 +338,9 @@ export class Sequential implements TrainingModel {
   /** Trains on one batch; returns its loss before the update. */
   async trainOnBatch(x: Tensor, y: Tensor): Promise<number> {
     const batch = samplesOf(this, x, y, 'trainOnBatch');
-    return this.runBatch(x.ptr, y.ptr, batch, true).loss / batch;
+    if (this.workerCount === 0) return this.runBatch(x.ptr, y.ptr, batch, true).loss / batch;
+    const order = Uint32Array.from({ length: batch }, (_, i) => i);
+    return (await this.step(x, y, order, 0, batch, true)).loss / batch;
   }
 
   /** Trains for a number of epochs; see `FitArgs`. */
@@ -250,7 +354,7 @@ export class Sequential implements TrainingModel {
    */
   async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<number | number[]> {
     samplesOf(this, x, y, 'evaluate');
-    const logs = this.evaluateLogs(x, y, args.batchSize ?? 32);
+    const logs = await this.evaluateLogs(x, y, args.batchSize ?? 32);
     const values = this.metricsNames.map((name) => logs[name] as number);
     return values.length === 1 ? (values[0] as number) : values;
   }
@@ -260,15 +364,13 @@ export class Sequential implements TrainingModel {
    * checked `x` and `y` (`samplesOf`): fit checks its validation data once,
    * not at every epoch.
    */
-  evaluateLogs(x: Tensor, y: Tensor, batchSize: number, indices?: Uint32Array): Logs {
+  async evaluateLogs(x: Tensor, y: Tensor, batchSize: number, indices?: Uint32Array): Promise<Logs> {
     const n = x.shape[0] as number;
     const order = indices ?? Uint32Array.from({ length: n }, (_, i) => i);
     const totals: Totals = { samples: 0, loss: 0, metricWeight: 0, metrics: [] };
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = Math.min(batchSize, order.length - start);
-      const [bx, by] = this.gatherBatch(x, y, order, start, batch);
-      const sums = this.runBatch(bx, by, batch, false);
-      addBatch(totals, sums);
+      addBatch(totals, await this.step(x, y, order, start, batch, false));
     }
     return averages(this.metricsNames, totals);
   }
@@ -278,10 +380,10 @@ export class Sequential implements TrainingModel {
    * batch]`, one per loss sample: a per-sequence weight `[N]` is repeated
    * over the steps of a sequence output.
    */
-  gatherWeights(weights: Tensor, order: Uint32Array, start: number, batch: number): Ptr {
+  gatherWeights(weights: Tensor, order: Uint32Array, start: number, batch: number, slot = ''): Ptr {
     const rows = order.subarray(start, start + batch);
     const perRow = sizeOf(this.outputShape) / (this.outputShape[this.outputShape.length - 1] as number);
-    const out = this.scratch.get('sampleWeights', batch * perRow);
+    const out = this.scratch.get(`sampleWeights${slot}`, batch * perRow);
     if (weights.size / (weights.shape[0] as number) === perRow) {
       gatherRows(this.k, weights, rows, out);
     } else {
@@ -294,11 +396,14 @@ export class Sequential implements TrainingModel {
     return out;
   }
 
-  /** @internal Copies rows `order[start .. start + batch]` into the batch buffers. */
-  gatherBatch(x: Tensor, y: Tensor, order: Uint32Array, start: number, batch: number): [Ptr, Ptr] {
+  /**
+   * @internal Copies rows `order[start .. start + batch]` into the batch
+   * buffers (those named by `slot`: one set per worker).
+   */
+  gatherBatch(x: Tensor, y: Tensor, order: Uint32Array, start: number, batch: number, slot = ''): [Ptr, Ptr] {
     const rows = order.subarray(start, start + batch);
-    const bx = this.scratch.get('x', batch * (x.size / (x.shape[0] as number)));
-    const by = this.scratch.get('y', batch * (y.size / (y.shape[0] as number)));
+    const bx = this.scratch.get(`x${slot}`, batch * (x.size / (x.shape[0] as number)));
+    const by = this.scratch.get(`y${slot}`, batch * (y.size / (y.shape[0] as number)));
     gatherRows(this.k, x, rows, bx);
     gatherRows(this.k, y, rows, by);
     return [bx, by];
@@ -324,6 +429,19 @@ export class Sequential implements TrainingModel {
       throw error;
     }
     return new Tensor([n, ...this.outputShape], out, this.k);
+  }
+
+  /** @internal Predicts the `rows` samples at `x` into `out`, which holds exactly their outputs. */
+  predictInto(x: Ptr, rows: number, out: Ptr): void {
+    const prediction = this.forward({ ptr: x, shape: [rows, ...this.inputShape] }, false);
+    const length = rows * sizeOf(this.outputShape);
+    const target = this.k.view(out);
+    if (target.length !== length) {
+      throw new Error(
+        `predict: the output buffer holds ${target.length} floats, ${rows} predictions need ${length}`,
+      );
+    }
+    target.set(this.k.view(prediction.ptr).subarray(0, length));
   }
 
   /** Weights in Keras order (per GRU: kernel, recurrent kernel, bias; per dense: kernel, bias), as copies. */
@@ -405,10 +523,11 @@ export class Sequential implements TrainingModel {
     return saveModel(this, destination);
   }
 
-  /** Frees every weight, gradient, optimizer state and scratch buffer. */
+  /** Frees every weight, gradient, optimizer state and scratch buffer, and stops the workers. */
   dispose(): void {
+    this.stopWorkers();
     for (const layer of this.layers) layer.dispose();
-    this.compiled?.optimizer.dispose();
+    this.compiled?.optimizer?.dispose();
     this.scratchBuffers?.dispose();
     this.scratchBuffers = undefined;
   }

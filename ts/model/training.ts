@@ -38,6 +38,11 @@ export interface FitArgs {
   checkpoint?: CheckpointArgs;
   /** 0 silent, 1 progress bar, 2 one line per epoch; default: 1 on a terminal, else 2. */
   verbose?: 0 | 1 | 2;
+  /**
+   * Stops training at the next batch boundary: `fit` rejects with the
+   * signal's reason, and the weights are those after the last whole batch.
+   */
+  signal?: AbortSignal;
 }
 
 export interface History {
@@ -120,9 +125,8 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
       const start = b * batchSize;
       const batch = Math.min(batchSize, trainCount - start);
       await each(callbacks, (cb) => cb.onBatchBegin?.(b, { batch: b, size: batch }));
-      const [bx, by] = model.gatherBatch(x, y, order, start, batch);
-      const weights = args.sampleWeight && model.gatherWeights(args.sampleWeight, order, start, batch);
-      const sums = model.runBatch(bx, by, batch, true, weights);
+      args.signal?.throwIfAborted();
+      const sums = await model.step(x, y, order, start, batch, true, args.sampleWeight);
       if (!Number.isFinite(sums.loss)) {
         throw new Error(
           `fit: the loss became ${sums.loss / batch} at epoch ${epoch + 1}, batch ${b + 1}; training stopped`,
@@ -134,7 +138,7 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
     }
     const logs = averages(model.metricsNames, totals);
     if (validation) {
-      const valLogs = model.evaluateLogs(validation.x, validation.y, batchSize, validation.indices);
+      const valLogs = await model.evaluateLogs(validation.x, validation.y, batchSize, validation.indices);
       for (const [key, value] of Object.entries(valLogs)) logs[`val_${key}`] = value;
     }
     await each(callbacks, (cb) => cb.onEpochEnd?.(epoch, logs));

@@ -3,7 +3,7 @@
 //! and each state list's [i] belong together).
 
 use crate::args::Args;
-use gru_core::optim::{adagrad, adam, clip, rmsprop, sgd};
+use gru_core::optim::{adagrad, adam, clip, reduce, rmsprop, sgd};
 use wasm_bindgen::prelude::*;
 
 /// Claims a list of tensors, each the same length as `params[i]`.
@@ -105,6 +105,30 @@ pub fn clip_gradients(
         }
     }
     Ok(global)
+}
+
+/// Reduces the gradients of a batch's shares (data-parallel training):
+/// `targets[p] = Σ_w coefficients[w] · sources[w·P + p]` for each of the
+/// `P = targets.len()` tensors, summed over workers in order.
+#[wasm_bindgen(js_name = weightedSum)]
+pub fn weighted_sum(targets: &[u32], sources: &[u32], coefficients: &[f32]) -> Result<(), JsError> {
+    let mut args = Args::new("weightedSum");
+    let count = targets.len();
+    if count == 0 || sources.len() != count * coefficients.len() {
+        return Err(JsError::new(&format!(
+            "weightedSum: {} sources for {count} targets and {} coefficients (need targets × coefficients, at least one)",
+            sources.len(),
+            coefficients.len()
+        )));
+    }
+    let targets: Vec<&'static mut [f32]> =
+        targets.iter().map(|&t| args.write("targets", t)).collect::<Result<_, _>>()?;
+    let sources: Vec<&'static [f32]> = sources.iter().map(|&s| args.read("sources", s)).collect::<Result<_, _>>()?;
+    for (p, target) in targets.into_iter().enumerate() {
+        let parts: Vec<&[f32]> = sources.iter().skip(p).step_by(count).copied().collect();
+        reduce::weighted_sum(&parts, coefficients, target).map_err(|e| JsError::new(&e.to_string()))?;
+    }
+    Ok(())
 }
 
 #[wasm_bindgen(js_name = sgdStep)]

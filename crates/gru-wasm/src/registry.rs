@@ -3,18 +3,69 @@
 //! buffer is refused with an error instead of being read or written.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Alignment of every allocation: one `v128`.
 const ALIGN: usize = 16;
 
-/// Start offset → length in floats.
-static LIVE: Mutex<BTreeMap<u32, u32>> = Mutex::new(BTreeMap::new());
+/// Start offset → length in floats, shared by every thread of the memory.
+static LIVE: SpinLock<BTreeMap<u32, u32>> = SpinLock::new(BTreeMap::new());
 
-fn table() -> std::sync::MutexGuard<'static, BTreeMap<u32, u32>> {
-    // A panic cannot happen while the lock is held, so poisoning is moot.
-    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn table() -> SpinGuard<'static, BTreeMap<u32, u32>> {
+    LIVE.lock()
+}
+
+/// A lock that spins instead of waiting. A browser's main thread may not
+/// execute `memory.atomic.wait` (it traps), which is what `std::sync::Mutex`
+/// does under contention; the table is held for a lookup at a time, so
+/// spinning is short. (Rust's own wasm allocator spins for the same reason.)
+struct SpinLock<T> {
+    locked: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: `value` is only reached through a guard, and one guard exists at a time.
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+impl<T> SpinLock<T> {
+    const fn new(value: T) -> Self {
+        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+    }
+
+    fn lock(&self) -> SpinGuard<'_, T> {
+        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            std::hint::spin_loop();
+        }
+        SpinGuard { lock: self }
+    }
+}
+
+struct SpinGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+}
+
+impl<T> Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard holds the lock.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: this guard holds the lock, exclusively.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.locked.store(false, Ordering::Release);
+    }
 }
 
 fn layout(len: u32) -> Option<Layout> {

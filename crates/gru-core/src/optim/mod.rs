@@ -5,6 +5,7 @@
 pub mod adagrad;
 pub mod adam;
 pub mod clip;
+pub mod reduce;
 pub mod rmsprop;
 pub mod sgd;
 

@@ -1,0 +1,298 @@
+/**
+ * Training on kernel workers over the shared memory: the same results as on
+ * the calling thread, only offsets crossing between threads, and failures
+ * (kernel errors, a worker killed mid-training, an abort) that reject
+ * instead of hanging and leave the weights as the last whole step left them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as gw from '../ts/index.js';
+import { layerToJson } from '../ts/io/topology.js';
+import { KernelWorkers } from '../ts/worker/workers.js';
+import { expectRelClose } from './support/compare.js';
+import { randomUniform } from './support/random.js';
+
+const [T, I, H] = [12, 5, 24];
+const LIMIT = 30_000;
+const disposables: gw.Sequential[] = [];
+
+// The data sets below are built while the suites are collected.
+const loaded = await gw.ready();
+
+beforeAll(() => {
+  expect(loaded.flavour).toBe('threads');
+});
+
+afterAll(() => {
+  for (const model of disposables) model.dispose();
+});
+
+/** Rejects when `promise` takes longer than `ms`: no worker interaction may hang a test. */
+function within<T>(promise: Promise<T>, what: string, ms = LIMIT): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function dataset(n: number, seed = 1) {
+  const x = randomUniform(seed, n * T * I);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = (x[i * T * I] as number) + (x[i * T * I + I] as number) > 0 ? 1 : 0;
+  return { x: gw.tensor(x, [n, T, I]), y: gw.tensor(y, [n, 1]) };
+}
+
+function build(
+  workers: number,
+  options: { optimizer?: () => gw.optimizers.Optimizer; masked?: boolean; units?: number } = {},
+) {
+  gw.setRandomSeed(7);
+  const model = gw.sequential();
+  if (options.masked) model.add(gw.layers.masking({ maskValue: 0, inputShape: [T, I] }));
+  model.add(
+    gw.layers.gru({
+      units: options.units ?? H,
+      returnSequences: true,
+      ...(options.masked ? {} : { inputShape: [T, I] }),
+    }),
+  );
+  model.add(gw.layers.gru({ units: options.units ?? H }));
+  model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
+  model.compile({
+    optimizer: options.optimizer?.() ?? gw.optimizers.adam({ learningRate: 0.01 }),
+    loss: 'binaryCrossentropy',
+    metrics: ['accuracy'],
+    workers,
+  });
+  disposables.push(model);
+  return model;
+}
+
+const weightsOf = (model: gw.Sequential) => model.getWeights().map((t) => t.dataSync());
+
+describe('data-parallel training', () => {
+  const { x, y } = dataset(128);
+
+  it('on one worker equals training on this thread, bit for bit', async () => {
+    const here = build(0);
+    const there = build(1);
+    const args = { epochs: 3, batchSize: 32, seed: 5, verbose: 0 as const, validationSplit: 0.25 };
+    const expected = await here.fit(x, y, args);
+    const got = await within(there.fit(x, y, args), 'fit on one worker');
+    expect(weightsOf(there)).toEqual(weightsOf(here));
+    for (const key of ['loss', 'acc', 'val_loss', 'val_acc']) {
+      got.history[key]?.forEach((v, i) => {
+        expect(v).toBeCloseTo(expected.history[key]?.[i] as number, 12);
+      });
+    }
+  });
+
+  it.each([2, 3])('on %i workers ends within 1e-5 of one thread after 20 Adam steps', async (workers) => {
+    const here = build(0);
+    const there = build(workers);
+    const args = { epochs: 5, batchSize: 32, seed: 5, verbose: 0 as const };
+    const expected = await here.fit(x, y, args);
+    const got = await within(there.fit(x, y, args), `fit on ${workers} workers`);
+    expect(there.optimizer.iterations).toBe(20);
+    const reference = weightsOf(here);
+    weightsOf(there).forEach((w, i) => {
+      expectRelClose(`weight ${i}`, w, reference[i] as Float32Array, 1e-5);
+    });
+    got.history.loss?.forEach((v, i) => {
+      expect(v).toBeCloseTo(expected.history.loss?.[i] as number, 5);
+    });
+  });
+
+  it('weighs shares by their unpadded steps and sample weights', async () => {
+    // Sequences padded to different lengths put unequal loss counts in the shares.
+    const n = 96;
+    const data = randomUniform(3, n * T * I);
+    for (let i = 0; i < n; i++) data.fill(0, (i * T + T - (i % T)) * I, (i + 1) * T * I);
+    const xs = gw.tensor(data, [n, T, I]);
+    const ys = gw.tensor(
+      Float32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0)),
+      [n, 1],
+    );
+    const sampleWeight = gw.tensor(
+      Float32Array.from({ length: n }, (_, i) => 0.5 + (i % 4)),
+      [n],
+    );
+    const sgd = () => gw.optimizers.sgd({ learningRate: 0.1, momentum: 0.9 });
+    const here = build(0, { masked: true, optimizer: sgd });
+    const there = build(3, { masked: true, optimizer: sgd });
+    const args = { epochs: 2, batchSize: 40, seed: 2, verbose: 0 as const, sampleWeight };
+    const expected = await here.fit(xs, ys, args);
+    const got = await within(there.fit(xs, ys, args), 'masked fit on 3 workers');
+    const reference = weightsOf(here);
+    weightsOf(there).forEach((w, i) => {
+      expectRelClose(`weight ${i}`, w, reference[i] as Float32Array, 1e-5);
+    });
+    expect(got.history.loss?.[1]).toBeCloseTo(expected.history.loss?.[1] as number, 5);
+    expect(got.history.acc).toEqual(expected.history.acc);
+  });
+
+  it('posts offsets, not tensors: a step costs a few hundred bytes of messages', async () => {
+    const big = dataset(256, 9);
+    const model = build(2);
+    await model.trainOnBatch(big.x, big.y); // starts the workers and their replicas
+    const workers = (await model.workers())?.workers as KernelWorkers;
+    const before = workers.trafficSoFar();
+    await within(model.fit(big.x, big.y, { epochs: 1, batchSize: 64, verbose: 0 }), 'fit');
+    const after = workers.trafficSoFar();
+    const steps = 4;
+    const perStep = (after.bytes - before.bytes) / steps;
+    const batchBytes = 64 * T * I * 4;
+    expect(after.messages - before.messages).toBe(steps * 2 * 2); // one call and one reply per worker
+    expect(perStep).toBeLessThan(2_000);
+    expect(perStep).toBeLessThan(batchBytes / 20);
+  });
+
+  it('keeps the kernel memory flat over epochs', async () => {
+    const model = build(2);
+    const kernel = model.kernel;
+    const live: number[] = [];
+    await within(
+      model.fit(x, y, {
+        epochs: 6,
+        batchSize: 24,
+        verbose: 0,
+        validationSplit: 0.2,
+        callbacks: { onEpochEnd: () => void live.push(kernel.live().bytes) },
+      }),
+      'fit',
+    );
+    expect(live[5]).toBe(live[1]);
+  });
+});
+
+describe('failures', () => {
+  const { x, y } = dataset(96, 4);
+
+  it('stops at a batch boundary on abort, with the weights of the last whole step', async () => {
+    const model = build(2);
+    const controller = new AbortController();
+    const fit = model.fit(x, y, {
+      epochs: 3,
+      batchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      signal: controller.signal,
+      callbacks: {
+        onBatchEnd: (batch) => {
+          if (batch === 2) controller.abort();
+        },
+      },
+    });
+    await expect(within(fit, 'aborted fit')).rejects.toThrow(/abort/i);
+    expect(model.optimizer.iterations).toBe(3);
+    // The same three batches, one step each, on this thread.
+    const reference = build(0);
+    for (let b = 0; b < 3; b++) {
+      const rows = Uint32Array.from({ length: 16 }, (_, i) => 16 * b + i);
+      const xs = gw.tensor(gatherRows(x, rows, T * I), [16, T, I]);
+      const ys = gw.tensor(gatherRows(y, rows, 1), [16, 1]);
+      await reference.trainOnBatch(xs, ys);
+    }
+    const expected = weightsOf(reference);
+    weightsOf(model).forEach((w, i) => {
+      expectRelClose(`weight ${i}`, w, expected[i] as Float32Array, 1e-5);
+    });
+  });
+
+  it('rejects with the kernel error a worker met, and the worker stays usable', async () => {
+    const kernel = gw.kernel();
+    const workers = await within(KernelWorkers.start(kernel, 1), 'start');
+    try {
+      const model = build(0);
+      const spec = {
+        layers: [],
+        weights: [],
+        loss: 'binaryCrossentropy' as const,
+        metrics: [],
+      };
+      await expect(
+        within(
+          workers.call(0, 'createReplica', (api) => api.createReplica(spec)),
+          'call',
+        ),
+      ).rejects.toThrow(/createReplica in kernel worker 0: .*no layers/);
+      const weights = model.layers.flatMap((l) => l.weights()).map((w) => w.ptr);
+      const replica = await within(
+        workers.call(0, 'createReplica', (api) =>
+          api.createReplica({ ...spec, layers: replicaLayers(model), weights }),
+        ),
+        'createReplica',
+      );
+      const stale = kernel.alloc(4);
+      kernel.free(stale);
+      const share = { x: stale, y: stale, rows: 2, train: true, randomPositions: [] };
+      await expect(
+        within(
+          workers.call(0, 'runShare', (api) => api.runShare(replica.id, share)),
+          'runShare',
+        ),
+      ).rejects.toThrow(/runShare in kernel worker 0: .*not a live tensor/);
+      expect(workers.failure).toBeUndefined();
+      const stats = await within(
+        workers.call(0, 'live', (api) => api.live()),
+        'live',
+      );
+      expect(stats.tensors).toBe(kernel.live().tensors);
+    } finally {
+      await workers.dispose();
+    }
+  });
+
+  it('rejects fit when a worker dies mid-training, keeps whole steps, and recovers', async () => {
+    const big = dataset(256, 6);
+    const model = build(2, { units: 96 });
+    await model.trainOnBatch(big.x, big.y);
+    const before = model.optimizer.iterations;
+    const parallel = await model.workers();
+    let steps = 0;
+    const fit = model.fit(big.x, big.y, {
+      epochs: 2,
+      batchSize: 64,
+      verbose: 0,
+      callbacks: {
+        onBatchEnd: () => {
+          steps += 1;
+        },
+        onBatchBegin: (batch) => {
+          if (batch === 2) setTimeout(() => void parallel?.workers.kill(1), 2);
+        },
+      },
+    });
+    await expect(within(fit, 'fit with a killed worker')).rejects.toThrow(/kernel worker 1 exited/);
+    expect(model.optimizer.iterations).toBe(before + steps);
+    for (const w of weightsOf(model)) expect(w.every(Number.isFinite)).toBe(true);
+    // New workers start for the next call.
+    const history = await within(
+      model.fit(big.x, big.y, { epochs: 1, batchSize: 64, verbose: 0 }),
+      'fit after',
+    );
+    expect(history.history.loss?.[0]).toBeGreaterThan(0);
+    expect(await model.workers()).not.toBe(parallel);
+  });
+
+  it("refuses workers without the 'threads' kernel", async () => {
+    const simd = await gw.Kernel.load('simd');
+    const model = new gw.Sequential(simd);
+    model.add(gw.layers.dense({ units: 1, inputShape: [3] }));
+    expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', workers: 2 })).toThrow(/threads/);
+    model.dispose();
+  });
+});
+
+function gatherRows(t: gw.Tensor, rows: Uint32Array, width: number): Float32Array {
+  const data = t.dataSync();
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => {
+    out.set(data.subarray(r * width, (r + 1) * width), i * width);
+  });
+  return out;
+}
+
+function replicaLayers(model: gw.Sequential) {
+  return model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined));
+}

@@ -1,0 +1,149 @@
+/**
+ * Data-parallel training over kernel workers. Each worker holds a replica of
+ * the model that borrows the model's weights in the shared memory; a batch is
+ * split into one share per worker, each worker writes its share's gradient
+ * into its replica's buffers, and this thread reduces them in worker order
+ * (deterministic) and takes one optimizer step. Only offsets and dimensions
+ * cross between threads.
+ */
+import { layerToJson } from '../io/topology.js';
+import { Random } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import type { ReplicaHandle } from '../worker/protocol.js';
+import { KernelWorkers } from '../worker/workers.js';
+import type { BatchSums, Sequential } from './sequential.js';
+
+export class DataParallel {
+  private constructor(
+    private readonly model: Sequential,
+    readonly workers: KernelWorkers,
+    private readonly replicas: ReplicaHandle[],
+  ) {}
+
+  static async start(model: Sequential, count: number): Promise<DataParallel> {
+    const workers = await KernelWorkers.start(model.kernel, count);
+    try {
+      const spec = {
+        layers: model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined)),
+        weights: model.layers.flatMap((l) => l.weights()).map((w) => w.ptr),
+        ...model.objective,
+      };
+      const replicas = await Promise.all(
+        Array.from({ length: count }, (_, w) =>
+          workers.call(w, 'createReplica', (api) => api.createReplica(spec)),
+        ),
+      );
+      return new DataParallel(model, workers, replicas);
+    } catch (error) {
+      await workers.dispose();
+      throw error;
+    }
+  }
+
+  /** Set once a worker died; the model then starts new workers. */
+  get failure(): Error | undefined {
+    return this.workers.failure;
+  }
+
+  /**
+   * The batch of rows `order[start .. start + batch]`: forward, loss and
+   * metrics on the workers, and with `train` their gradients reduced here
+   * into the model's and one optimizer update. Weights change only when
+   * every share succeeded.
+   */
+  async runBatch(
+    x: Tensor,
+    y: Tensor,
+    order: Uint32Array,
+    start: number,
+    batch: number,
+    train: boolean,
+    sampleWeight?: Tensor,
+  ): Promise<BatchSums> {
+    const model = this.model;
+    const shares = splitRows(batch, this.workers.size);
+    const positions = train ? forkRandomPositions(model, shares.length) : [];
+    const calls = shares.map((share, w) => {
+      const [bx, by] = model.gatherBatch(x, y, order, start + share.offset, share.rows, `/${w}`);
+      const weights =
+        sampleWeight && model.gatherWeights(sampleWeight, order, start + share.offset, share.rows, `/${w}`);
+      const replica = this.replicas[w] as ReplicaHandle;
+      return this.workers.call(w, 'training step', (api) =>
+        api.runShare(replica.id, {
+          x: bx,
+          y: by,
+          rows: share.rows,
+          sampleWeights: weights,
+          train,
+          randomPositions: positions[w] ?? [],
+        }),
+      );
+    });
+    // Wait for every share, even after a failure: no worker may still be
+    // writing when the caller moves on.
+    const settled = await Promise.allSettled(calls);
+    const rejected = settled.find((s) => s.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    const results = settled.map((s) => (s as PromiseFulfilledResult<BatchSums>).value);
+
+    const counted = results.reduce((sum, r) => sum + r.metricWeight, 0);
+    const coefficients = results.map((r) => (counted > 0 ? r.metricWeight / counted : 0));
+    if (train) {
+      const k = model.kernel;
+      const weights = model.layers.flatMap((l) => l.weights());
+      k.weightedSum(
+        weights.map((w) => w.grad),
+        results.map((_, w) => (this.replicas[w] as ReplicaHandle).grads),
+        coefficients,
+      );
+      model.optimizer.apply(
+        k,
+        weights.map((w) => w.ptr),
+        weights.map((w) => w.grad),
+      );
+    }
+    const meanLoss = results.reduce(
+      (sum, r, w) => sum + (coefficients[w] as number) * (r.loss / r.samples),
+      0,
+    );
+    return {
+      samples: batch,
+      loss: meanLoss * batch,
+      metricWeight: counted,
+      metrics: results.reduce<number[]>((sums, r) => r.metrics.map((m, i) => (sums[i] ?? 0) + m), []),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.workers.dispose();
+  }
+}
+
+/** Rows of a batch per worker, as even as possible; workers left without rows get no share. */
+export function splitRows(batch: number, workers: number): { offset: number; rows: number }[] {
+  const shares: { offset: number; rows: number }[] = [];
+  let offset = 0;
+  for (let w = 0; w < workers && offset < batch; w++) {
+    const rows = Math.ceil((batch - offset) / (workers - w));
+    shares.push({ offset, rows });
+    offset += rows;
+  }
+  return shares;
+}
+
+/**
+ * Per share, per layer: generator positions for this step's dropout masks,
+ * drawn from the model's own generators, which then advance one step (a
+ * checkpoint of the model keeps them, so a resumed run repeats the masks).
+ */
+function forkRandomPositions(model: Sequential, shares: number): number[][][] {
+  const forks: number[][][] = Array.from({ length: shares }, () => []);
+  for (const layer of model.layers) {
+    const current = layer.randomPositions();
+    forks.forEach((fork, w) => {
+      fork.push(current.map((p) => new Random((p ^ Math.imul(w + 1, 0x2545f491)) >>> 0).nextUint32()));
+    });
+    if (current.length > 0) layer.restoreRandomPositions(current.map((p) => new Random(p).nextUint32()));
+  }
+  return forks;
+}

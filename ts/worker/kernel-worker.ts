@@ -1,0 +1,104 @@
+/**
+ * A kernel worker: the threaded kernel instantiated over its creator's
+ * shared memory, running replicas of the creator's models on shares of a
+ * batch. Started by `KernelWorkers` (Web Worker or Node worker_threads) and
+ * driven through comlink with the calls of `KernelWorkerApi`.
+ */
+import { expose } from 'comlink';
+import { layerFromJson, Path } from '../io/topology.js';
+import { Kernel } from '../kernel/kernel.js';
+import { BorrowedWeights } from '../layers/layer.js';
+import { Sequential } from '../model/sequential.js';
+import {
+  type KernelWorkerApi,
+  type PredictShare,
+  type ReplicaHandle,
+  type ReplicaSpec,
+  type Share,
+  WORKER_READY,
+} from './protocol.js';
+
+let attached: Kernel | undefined;
+const replicas = new Map<number, Sequential>();
+let nextReplica = 1;
+
+function kernel(): Kernel {
+  if (!attached) throw new Error('kernel worker: not attached to a kernel yet');
+  return attached;
+}
+
+function replica(id: number): Sequential {
+  const model = replicas.get(id);
+  if (!model) throw new Error(`kernel worker: no replica ${id} (disposed?)`);
+  return model;
+}
+
+function buildReplica(spec: ReplicaSpec): Sequential {
+  const model = new Sequential(kernel());
+  const borrowed = new BorrowedWeights(spec.weights);
+  const root = new Path('replica', 'layers');
+  try {
+    spec.layers.forEach((json, i) => {
+      model.addLayer(layerFromJson(json, root.child(i)), borrowed);
+    });
+    borrowed.assertAllTaken();
+    model.compileObjective({ loss: spec.loss, metrics: spec.metrics });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+const api: KernelWorkerApi = {
+  async attach(module, memory) {
+    if (attached) throw new Error('kernel worker: already attached');
+    attached = await Kernel.attach(module, memory);
+  },
+
+  createReplica(spec): ReplicaHandle {
+    const model = buildReplica(spec);
+    const id = nextReplica++;
+    replicas.set(id, model);
+    return { id, grads: model.layers.flatMap((l) => l.weights()).map((w) => w.grad) };
+  },
+
+  runShare(id, share: Share) {
+    const model = replica(id);
+    model.layers.forEach((layer, i) => {
+      layer.restoreRandomPositions(share.randomPositions[i] ?? []);
+    });
+    return model.computeBatch(share.x, share.y, share.rows, share.train, share.sampleWeights);
+  },
+
+  predictShare(id, share: PredictShare) {
+    replica(id).predictInto(share.x, share.rows, share.out);
+  },
+
+  disposeReplica(id) {
+    replicas.get(id)?.dispose();
+    replicas.delete(id);
+  },
+
+  live() {
+    return kernel().live();
+  },
+
+  close() {
+    for (const model of replicas.values()) model.dispose();
+    replicas.clear();
+    attached?.destroyThread();
+    attached = undefined;
+  },
+};
+
+if (typeof process !== 'undefined' && typeof process.versions?.node === 'string') {
+  const { parentPort } = await import('node:worker_threads');
+  const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
+  if (!parentPort) throw new Error('kernel worker: started outside a worker thread');
+  expose(api, nodeEndpoint(parentPort));
+  parentPort.postMessage(WORKER_READY);
+} else {
+  expose(api);
+  postMessage(WORKER_READY);
+}

@@ -1,0 +1,73 @@
+/**
+ * The one interface between a thread and its kernel workers. Calls carry
+ * offsets into the shared kernel memory and dimensions, never tensor data:
+ * the worker reads and writes the tensors in place.
+ */
+import type { LayerJson } from '../io/topology.js';
+import type { LossName, Ptr } from '../kernel/types.js';
+import type { BatchSums } from '../model/sequential.js';
+
+/**
+ * What a worker posts once it listens: messages sent before that could be
+ * lost in browsers. comlink ignores it (it has no call id).
+ */
+export const WORKER_READY = { gruWasmWorkerReady: true } as const;
+
+export function isReadyMessage(data: unknown): boolean {
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    (data as { gruWasmWorkerReady?: unknown }).gruWasmWorkerReady === true
+  );
+}
+
+/** A copy of a model's layers that computes over the model's own weights. */
+export interface ReplicaSpec {
+  /** The layers' saved form, the first with its input shape. */
+  layers: LayerJson[];
+  /** The model's weights, in build order; the replica borrows them. */
+  weights: Ptr[];
+  loss: LossName;
+  metrics: string[];
+}
+
+/** A replica as its creator sees it. */
+export interface ReplicaHandle {
+  id: number;
+  /** The replica's gradient buffers, in weight order. */
+  grads: Ptr[];
+}
+
+/** One worker's rows of a batch, gathered into buffers of their own. */
+export interface Share {
+  x: Ptr;
+  y: Ptr;
+  rows: number;
+  sampleWeights?: Ptr | undefined;
+  /** With `train`, backward writes the replica's gradients. */
+  train: boolean;
+  /** Each layer's random generator positions for this share (dropout). */
+  randomPositions: number[][];
+}
+
+/** One worker's rows to predict into `out` (`rows` output samples). */
+export interface PredictShare {
+  x: Ptr;
+  rows: number;
+  out: Ptr;
+}
+
+/** What a kernel worker does; comlink derives the caller's async type from it. */
+export interface KernelWorkerApi {
+  /** Instantiates the threaded kernel over the caller's memory. */
+  attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<void>;
+  createReplica(spec: ReplicaSpec): ReplicaHandle;
+  /** Forward, loss and metrics (and backward with `train`) over a share. */
+  runShare(replica: number, share: Share): BatchSums;
+  predictShare(replica: number, share: PredictShare): void;
+  disposeReplica(replica: number): void;
+  /** Bytes and count of live tensors, as the shared kernel sees them. */
+  live(): { bytes: number; tensors: number };
+  /** Frees the replicas and this thread's stack in the shared memory. */
+  close(): void;
+}
