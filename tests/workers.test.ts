@@ -207,8 +207,7 @@ describe('failures', () => {
       const spec = {
         layers: [],
         weights: [],
-        loss: 'binaryCrossentropy' as const,
-        metrics: [],
+        objective: { loss: 'binaryCrossentropy' as const, metrics: [] },
       };
       await expect(
         within(

@@ -42,6 +42,8 @@ export * as optimizers from './optimizers/index.js';
 export * as schedules from './optimizers/schedules.js';
 export { setRandomSeed } from './random.js';
 export { type NestedArray, type Shape, Tensor, tensor } from './tensor.js';
+export { createInferencePool, InferencePool, type InferencePoolOptions } from './worker/inference-pool.js';
+export type { Traffic } from './worker/workers.js';
 
 /** A new, empty Sequential model (the kernel must be loaded: `await gw.ready()`). */
 export function sequential(): Sequential {

@@ -9,7 +9,7 @@
 import { layerToJson } from '../io/topology.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import type { ReplicaHandle } from '../worker/protocol.js';
+import type { ReplicaHandle, ReplicaSpec } from '../worker/protocol.js';
 import { KernelWorkers } from '../worker/workers.js';
 import type { BatchSums, Sequential } from './sequential.js';
 
@@ -23,11 +23,7 @@ export class DataParallel {
   static async start(model: Sequential, count: number): Promise<DataParallel> {
     const workers = await KernelWorkers.start(model.kernel, count);
     try {
-      const spec = {
-        layers: model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined)),
-        weights: model.layers.flatMap((l) => l.weights()).map((w) => w.ptr),
-        ...model.objective,
-      };
+      const spec = { ...replicaSpec(model), objective: model.objective };
       const replicas = await Promise.all(
         Array.from({ length: count }, (_, w) =>
           workers.call(w, 'createReplica', (api) => api.createReplica(spec)),
@@ -117,6 +113,14 @@ export class DataParallel {
   async dispose(): Promise<void> {
     await this.workers.dispose();
   }
+}
+
+/** What a worker needs to build a replica of `model` over its weights. */
+export function replicaSpec(model: Sequential): ReplicaSpec {
+  return {
+    layers: model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined)),
+    weights: model.layers.flatMap((l) => l.weights()).map((w) => w.ptr),
+  };
 }
 
 /** Rows of a batch per worker, as even as possible; workers left without rows get no share. */

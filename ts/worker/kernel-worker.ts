@@ -42,7 +42,7 @@ function buildReplica(spec: ReplicaSpec): Sequential {
       model.addLayer(layerFromJson(json, root.child(i)), borrowed);
     });
     borrowed.assertAllTaken();
-    model.compileObjective({ loss: spec.loss, metrics: spec.metrics });
+    if (spec.objective) model.compileObjective(spec.objective);
   } catch (error) {
     model.dispose();
     throw error;

@@ -27,8 +27,8 @@ export interface ReplicaSpec {
   layers: LayerJson[];
   /** The model's weights, in build order; the replica borrows them. */
   weights: Ptr[];
-  loss: LossName;
-  metrics: string[];
+  /** The training objective; absent for a replica that only predicts. */
+  objective?: { loss: LossName; metrics: string[] } | undefined;
 }
 
 /** A replica as its creator sees it. */

@@ -1,0 +1,131 @@
+/**
+ * The inference pool: the model's own predictions from workers, calls served
+ * in arrival order, a worker killed mid-call failing only that call and being
+ * replaced, and nothing left allocated once the pool is disposed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as gw from '../ts/index.js';
+import { randomUniform } from './support/random.js';
+
+await gw.ready();
+const [T, I] = [30, 6];
+const dir = mkdtempSync(join(tmpdir(), 'gru-wasm-pool-'));
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function model(units = 16) {
+  gw.setRandomSeed(3);
+  const m = gw.sequential();
+  m.add(gw.layers.gru({ units, inputShape: [T, I], resetAfter: true }));
+  m.add(gw.layers.dense({ units: 2, activation: 'softmax' }));
+  return m;
+}
+
+const batch = (rows: number, seed: number) => gw.tensor(randomUniform(seed, rows * T * I), [rows, T, I]);
+
+describe('inference pool', () => {
+  it('serves concurrent calls with the model’s own predictions, bit for bit', async () => {
+    const m = model();
+    const inputs = [1, 7, 3, 32, 1, 5].map((rows, i) => batch(rows, 10 + i));
+    const expected = await Promise.all(inputs.map((x) => m.predict(x)));
+    const before = gw.kernel().live();
+    const pool = await within(gw.createInferencePool(m, { size: 2 }), 'create');
+    const got = await within(Promise.all(inputs.map((x) => pool.predict(x))), 'predict');
+    for (const [i, e] of expected.entries()) {
+      expect(got[i]?.shape).toEqual(e.shape);
+      expect(got[i]?.dataSync()).toEqual(e.dataSync());
+    }
+    for (const t of got) t.dispose();
+    await pool.dispose();
+    // The pool's model copy, the workers' replicas and every request buffer are freed.
+    expect(gw.kernel().live()).toEqual(before);
+    for (const t of [...expected, ...inputs]) t.dispose();
+    m.dispose();
+  });
+
+  it('answers in arrival order with one worker, and copies the model', async () => {
+    const m = model();
+    const pool = await within(gw.createInferencePool(m, { size: 1 }), 'create');
+    const x = batch(4, 1);
+    const expected = (await m.predict(x)).dataSync();
+    // Training the original afterwards must not change what the pool serves.
+    m.compile({ optimizer: gw.optimizers.sgd({ learningRate: 1 }), loss: 'categoricalCrossentropy' });
+    await m.fit(x, gw.tensor([1, 0, 0, 1, 1, 0, 0, 1], [4, 2]), { epochs: 2, verbose: 0 });
+    const order: number[] = [];
+    const calls = [0, 1, 2, 3, 4].map((i) =>
+      pool.predict(x).then((p) => {
+        order.push(i);
+        return p;
+      }),
+    );
+    expect(pool.queued).toBeGreaterThan(0);
+    const results = await within(Promise.all(calls), 'predict');
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    for (const r of results) expect(r.dataSync()).toEqual(expected);
+    await pool.dispose();
+    m.dispose();
+  });
+
+  it('fails only the call of a worker that dies, replaces it, and serves later calls', async () => {
+    const m = model(128);
+    const pool = await within(gw.createInferencePool(m, { size: 2 }), 'create');
+    const x = batch(256, 2);
+    const expected = (await m.predict(x, { batchSize: 256 })).dataSync();
+    const first = pool.predict(x);
+    const second = pool.predict(x);
+    // Worker 0 took the first call (idle workers take calls in order) and dies running it.
+    void pool.killWorker(0);
+    const settled = await within(Promise.allSettled([first, second]), 'calls around a crash');
+    const [a, b] = settled;
+    expect(a?.status).toBe('rejected');
+    expect(String((a as PromiseRejectedResult).reason)).toMatch(/predict: kernel worker 0 exited/);
+    expect(b?.status).toBe('fulfilled');
+    // Both workers serve again once the dead one is replaced.
+    const later = await within(Promise.all([1, 2, 3, 4].map(() => pool.predict(x))), 'later calls');
+    for (const p of later) expect(p.dataSync()).toEqual(expected);
+    await pool.dispose();
+    m.dispose();
+  });
+
+  it('loads a saved model by path', async () => {
+    const m = model();
+    await m.save(join(dir, 'saved'));
+    const pool = await within(gw.createInferencePool(join(dir, 'saved'), { size: 1 }), 'create');
+    const x = batch(3, 5);
+    const got = await within(pool.predict(x), 'predict');
+    expect(got.dataSync()).toEqual((await m.predict(x)).dataSync());
+    await pool.dispose();
+    m.dispose();
+  });
+
+  it('names bad input, and refuses calls once disposed', async () => {
+    const m = model();
+    const pool = await within(gw.createInferencePool(m, { size: 1 }), 'create');
+    await expect(pool.predict(gw.tensor(new Float32Array(2 * T * 3), [2, T, 3]))).rejects.toThrow(
+      /predict: x must have shape \[samples, 30, 6\], got \[2, 30, 3\]/,
+    );
+    const nan = randomUniform(1, T * I);
+    nan[7] = Number.NaN;
+    await expect(pool.predict(gw.tensor(nan, [1, T, I]))).rejects.toThrow(/NaN/);
+    const queued = Promise.allSettled([1, 2, 3].map((seed) => pool.predict(batch(8, seed))));
+    await pool.dispose();
+    const outcomes = await queued;
+    expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
+    await expect(pool.predict(batch(1, 1))).rejects.toThrow(/disposed/);
+    await expect(gw.createInferencePool(m, { size: 0 })).rejects.toThrow(/size/);
+    m.dispose();
+  });
+});

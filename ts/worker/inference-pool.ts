@@ -1,0 +1,222 @@
+/**
+ * Predictions served by a pool of kernel workers, for a web app or a server
+ * that must not block its own thread. Concurrent `predict` calls queue in
+ * arrival order and each idle worker takes the oldest. A worker that dies
+ * fails only the call it was running (its promise rejects with the cause);
+ * the pool replaces it and later calls succeed.
+ */
+import { modelFromArtifacts, modelToArtifacts } from '../io/artifacts.js';
+import type { Ptr } from '../kernel/types.js';
+import { samplesOf } from '../model/data.js';
+import { replicaSpec } from '../model/parallel.js';
+import type { Sequential } from '../model/sequential.js';
+import { sizeOf, Tensor } from '../tensor.js';
+import { KernelWorkers } from './workers.js';
+
+export interface InferencePoolOptions {
+  /** Workers, each serving one call at a time; default 2. */
+  size?: number;
+}
+
+interface Server {
+  workers: KernelWorkers;
+  replica: number;
+  busy: boolean;
+}
+
+interface Request {
+  input: Ptr;
+  rows: number;
+  output: Ptr;
+  resolve(prediction: Tensor): void;
+  reject(error: Error): void;
+}
+
+export class InferencePool {
+  private readonly servers: (Server | undefined)[];
+  private readonly queue: Request[] = [];
+  private disposed = false;
+  private replacing = 0;
+
+  private constructor(
+    /** The pool's own copy of the model, whose weights the workers read. */
+    private readonly model: Sequential,
+    servers: Server[],
+  ) {
+    this.servers = servers;
+  }
+
+  /**
+   * A pool serving `source`: a model (the pool copies its weights, so the
+   * model may go on training or be disposed) or a model URL or path for
+   * `loadModel`.
+   */
+  static async create(
+    source: Sequential | string,
+    options: InferencePoolOptions = {},
+  ): Promise<InferencePool> {
+    const size = options.size ?? 2;
+    if (!Number.isInteger(size) || size < 1) {
+      throw new Error(`createInferencePool: \`size\` must be a positive integer, got ${size}`);
+    }
+    let model: Sequential;
+    if (typeof source === 'string') {
+      const { loadModel } = await import('../io/files.js');
+      model = await loadModel(source);
+    } else {
+      const { json, weightData } = modelToArtifacts(source);
+      model = modelFromArtifacts(json, weightData, 'createInferencePool');
+    }
+    const servers: Server[] = [];
+    try {
+      for (let i = 0; i < size; i++) servers.push(await startServer(model));
+    } catch (error) {
+      await Promise.all(servers.map((s) => s.workers.dispose()));
+      model.dispose();
+      throw error;
+    }
+    return new InferencePool(model, servers);
+  }
+
+  get size(): number {
+    return this.servers.length;
+  }
+
+  /** Calls waiting for a worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Shape of one input sample the model takes. */
+  get inputShape(): readonly number[] {
+    return this.model.inputShape;
+  }
+
+  /**
+   * The model's predictions for every sample of `x`, computed by one worker.
+   * `x` is copied when the call is made: it may be disposed right after.
+   * The caller owns the returned tensor.
+   */
+  predict(x: Tensor): Promise<Tensor> {
+    if (this.disposed) return Promise.reject(new Error('predict: the inference pool was disposed'));
+    const k = this.model.kernel;
+    let rows: number;
+    try {
+      rows = samplesOf(this.model, x, undefined, 'predict');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const input = k.upload(x.view());
+    const output = k.alloc(rows * sizeOf(this.model.outputShape));
+    return new Promise<Tensor>((resolve, reject) => {
+      this.queue.push({ input, rows, output, resolve, reject });
+      this.serve();
+    });
+  }
+
+  /** Gives queued calls to idle workers, oldest first. */
+  private serve(): void {
+    this.servers.forEach((server, index) => {
+      if (!server || server.busy) return;
+      const request = this.queue.shift();
+      if (request) this.run(server, index, request);
+    });
+  }
+
+  private run(server: Server, index: number, request: Request): void {
+    const k = this.model.kernel;
+    server.busy = true;
+    const shape = [request.rows, ...this.model.outputShape];
+    server.workers
+      .call(0, 'predict', (api) =>
+        api.predictShare(server.replica, { x: request.input, rows: request.rows, out: request.output }),
+      )
+      .then(
+        () => {
+          k.free(request.input);
+          request.resolve(new Tensor(shape, request.output, k));
+        },
+        (error: Error) => {
+          // The worker has stopped touching the buffers: it returned an error, or it is dead.
+          k.free(request.input);
+          k.free(request.output);
+          request.reject(error);
+          if (server.workers.failure) this.replace(index, server);
+        },
+      )
+      .finally(() => {
+        server.busy = false;
+        this.serve();
+      });
+  }
+
+  private replace(index: number, dead: Server): void {
+    if (this.servers[index] !== dead) return;
+    this.servers[index] = undefined;
+    void dead.workers.dispose();
+    if (this.disposed) return;
+    this.replacing += 1;
+    startServer(this.model).then(
+      async (fresh) => {
+        this.replacing -= 1;
+        if (this.disposed) {
+          await fresh.workers.dispose();
+          return;
+        }
+        this.servers[index] = fresh;
+        this.serve();
+      },
+      (error: Error) => {
+        this.replacing -= 1;
+        // With no worker left to serve them, queued calls would wait forever.
+        if (this.replacing === 0 && this.servers.every((s) => s === undefined)) {
+          this.failQueued(
+            new Error(`predict: no worker could be restarted: ${error.message}`, { cause: error }),
+          );
+        }
+      },
+    );
+  }
+
+  private failQueued(error: Error): void {
+    const k = this.model.kernel;
+    for (const request of this.queue.splice(0)) {
+      k.free(request.input);
+      k.free(request.output);
+      request.reject(error);
+    }
+  }
+
+  /** @internal Kills worker `index` as a crash would (tests). */
+  async killWorker(index: number): Promise<void> {
+    await this.servers[index]?.workers.kill(0);
+  }
+
+  /** Rejects queued calls, stops the workers and frees the model's copy. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.failQueued(new Error('predict: the inference pool was disposed'));
+    await Promise.all(this.servers.map((s) => s?.workers.dispose()));
+    this.model.dispose();
+  }
+}
+
+async function startServer(model: Sequential): Promise<Server> {
+  const workers = await KernelWorkers.start(model.kernel, 1);
+  try {
+    const { id } = await workers.call(0, 'createReplica', (api) => api.createReplica(replicaSpec(model)));
+    return { workers, replica: id, busy: false };
+  } catch (error) {
+    await workers.dispose();
+    throw error;
+  }
+}
+
+/** A pool of `options.size` workers serving predictions of `source` (see `InferencePool.create`). */
+export function createInferencePool(
+  source: Sequential | string,
+  options: InferencePoolOptions = {},
+): Promise<InferencePool> {
+  return InferencePool.create(source, options);
+}
