@@ -4,8 +4,9 @@
  * 2. one GRU forward + backward (BPTT) of GRU(256) on B=64, T=100, I=32, in
  *    the wasm kernel and in the pure-JS baseline, after checking that both
  *    compute the same values;
- * 3. a training step of GRU(H) → Dense(1, sigmoid), BCE, Adam in gru-wasm and
- *    in TensorFlow.js (wasm and cpu backends), small and medium configs.
+ * 3. a training step of GRU(H) → Dense(1, sigmoid), BCE, Adam in gru-wasm (on
+ *    this thread and on 2 kernel workers) and in TensorFlow.js (wasm and cpu
+ *    backends), and inference, on the small, medium and large configs.
  * Results go to the terminal and to bench/results/<date>-<host>.json.
  *
  * FLOPs count the GRU's matrix products only: a forward is 2·B·T·3H·(I+H),
@@ -169,6 +170,7 @@ const configs: Config[] = quick
   : [
       { name: 'small', batch: 32, steps: 50, input: 16, units: 128 },
       { name: 'medium', batch: 64, steps: 100, input: 32, units: 256 },
+      { name: 'large', batch: 128, steps: 100, input: 64, units: 512 },
     ];
 interface SystemRow {
   config: Config;
@@ -176,24 +178,31 @@ interface SystemRow {
   timings: SystemTimings;
 }
 const systemRows: SystemRow[] = [];
+const WORKERS = 2;
 for (const config of configs) {
-  const medium = config.name === 'medium';
+  const small = config.name === 'small' || quick;
+  const large = config.name === 'large';
   const repeat = (slow: number, fast: number) => ({
     warmup: quick ? 0 : 1,
-    reps: quick ? 1 : medium ? slow : fast,
+    reps: quick ? 1 : small ? fast : slow,
   });
   systemRows.push({
     config,
-    system: 'gru-wasm (simd, 1 thread)',
-    timings: await gruWasmTimings(config, repeat(5, 10)),
+    system: 'gru-wasm (this thread)',
+    timings: await gruWasmTimings(config, 0, repeat(5, 10)),
+  });
+  systemRows.push({
+    config,
+    system: `gru-wasm (${WORKERS} workers)`,
+    timings: await gruWasmTimings(config, WORKERS, repeat(5, 10)),
   });
   systemRows.push({
     config,
     system: 'TensorFlow.js wasm (SIMD)',
-    timings: await tfjsTimings(config, 'wasm', repeat(3, 5)),
+    timings: await tfjsTimings(config, 'wasm', repeat(large ? 2 : 3, 5)),
   });
   // TensorFlow.js' cpu backend takes about 16 s per medium step here: small only.
-  if (!medium) {
+  if (small) {
     systemRows.push({
       config,
       system: 'TensorFlow.js cpu',
@@ -204,17 +213,27 @@ for (const config of configs) {
 const forwardFlopOf = (c: Config, batch = c.batch) => 2 * batch * c.steps * 3 * c.units * (c.input + c.units);
 const label = (c: Config) => `${c.name} B${c.batch} T${c.steps} I${c.input} H${c.units}`;
 const spread = (t: Timing) => `${t.min.toFixed(1)}–${t.max.toFixed(1)}`;
-const versusTfWasm = (r: SystemRow, pick: (t: SystemTimings) => Timing) => {
-  const reference = systemRows.find(
-    (o) => o.config === r.config && o.system.startsWith('TensorFlow.js wasm'),
-  );
-  return reference ? (pick(reference.timings).median / pick(r.timings).median).toFixed(1) : '';
+const versus = (prefix: string) => (r: SystemRow, pick: (t: SystemTimings) => Timing) => {
+  const reference = systemRows.find((o) => o.config === r.config && o.system.startsWith(prefix));
+  return reference ? (pick(reference.timings).median / pick(r.timings).median).toFixed(2) : '';
 };
+const versusTfWasm = versus('TensorFlow.js wasm');
+const versusOneThread = versus('gru-wasm (this thread)');
 
 console.log('\nTraining step: GRU(H) → Dense(1, sigmoid), binary cross-entropy, Adam (trainOnBatch)\n');
 console.log(
   table(
-    ['config', 'system', 'ms/step (median)', 'min–max', 'samples/s', 'GFLOP/s', '% of peak', '× TF.js wasm'],
+    [
+      'config',
+      'system',
+      'ms/step (median)',
+      'min–max',
+      'samples/s',
+      'GFLOP/s',
+      '% of peak',
+      '× TF.js wasm',
+      '× this thread',
+    ],
     systemRows.map((r) => {
       const { config: c, timings: t } = r;
       const rate = gflops(3 * forwardFlopOf(c), t.train.median);
@@ -227,6 +246,7 @@ console.log(
         rate.toFixed(2),
         ((100 * rate) / peak).toFixed(1),
         versusTfWasm(r, (x) => x.train),
+        versusOneThread(r, (x) => x.train),
       ];
     }),
   ),

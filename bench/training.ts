@@ -42,13 +42,19 @@ export interface SystemTimings {
 
 type Repeat = { warmup: number; reps: number };
 
-export async function gruWasmTimings(c: Config, options: Repeat): Promise<SystemTimings> {
-  await gw.ready('simd');
+/**
+ * gru-wasm on this thread (`workers` 0) or on kernel workers, each batch
+ * split between them. The 'threads' build serves both (it runs one thread
+ * as fast as the 'simd' build: part 2 of the bench compares them).
+ */
+export async function gruWasmTimings(c: Config, workers: number, options: Repeat): Promise<SystemTimings> {
+  await gw.ready('threads');
   const { x, y } = batchOf(c);
   const model = gw.sequential();
   model.add(gw.layers.gru({ units: c.units, inputShape: [c.steps, c.input] }));
   model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
-  model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+  model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers });
+  await model.workers(); // started before timing: their start-up is not a step
   const [gx, gy] = [gw.tensor(x, [c.batch, c.steps, c.input]), gw.tensor(y, [c.batch, 1])];
   const one = gw.tensor(x.subarray(0, c.steps * c.input), [1, c.steps, c.input]);
   const predictOn = async (input: gw.Tensor) =>

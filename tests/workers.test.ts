@@ -294,3 +294,15 @@ function gatherRows(t: gw.Tensor, rows: Uint32Array, width: number): Float32Arra
 function replicaLayers(model: gw.Sequential) {
   return model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined));
 }
+
+describe('predict on workers', () => {
+  it('splits batches across the workers and equals predicting on this thread', async () => {
+    const { x } = dataset(77, 8);
+    const here = build(0);
+    const there = build(3);
+    const expected = await here.predict(x, { batchSize: 20 });
+    const got = await within(there.predict(x, { batchSize: 20 }), 'predict on 3 workers');
+    expect(got.shape).toEqual(expected.shape);
+    expect(got.dataSync()).toEqual(expected.dataSync());
+  });
+});

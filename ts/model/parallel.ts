@@ -7,10 +7,12 @@
  * cross between threads.
  */
 import { layerToJson } from '../io/topology.js';
+import type { Ptr } from '../kernel/types.js';
 import { Random } from '../random.js';
-import type { Tensor } from '../tensor.js';
+import { sizeOf, type Tensor } from '../tensor.js';
 import type { ReplicaHandle, ReplicaSpec } from '../worker/protocol.js';
 import { KernelWorkers } from '../worker/workers.js';
+import { gatherRows } from './data.js';
 import type { BatchSums, Sequential } from './sequential.js';
 
 export class DataParallel {
@@ -108,6 +110,44 @@ export class DataParallel {
       metricWeight: counted,
       metrics: results.reduce<number[]>((sums, r) => r.metrics.map((m, i) => (sums[i] ?? 0) + m), []),
     };
+  }
+
+  /**
+   * Predicts rows `order[start .. start + batch]` of `x`, split across the
+   * workers, into `out` from output sample `at` on.
+   */
+  async predictBatch(
+    x: Tensor,
+    order: Uint32Array,
+    start: number,
+    batch: number,
+    out: Ptr,
+    at: number,
+  ): Promise<void> {
+    const model = this.model;
+    const k = model.kernel;
+    const perSample = sizeOf(model.outputShape);
+    const inputWidth = x.size / (x.shape[0] as number);
+    const shares = splitRows(batch, this.workers.size).map((share, w) => {
+      const input = model.scratch.get(`x/${w}`, share.rows * inputWidth);
+      gatherRows(k, x, order.subarray(start + share.offset, start + share.offset + share.rows), input);
+      return { ...share, input, output: model.scratch.get(`predicted/${w}`, share.rows * perSample) };
+    });
+    const settled = await Promise.allSettled(
+      shares.map((share, w) =>
+        this.workers.call(w, 'predict', (api) =>
+          api.predictShare((this.replicas[w] as ReplicaHandle).id, {
+            x: share.input,
+            rows: share.rows,
+            out: share.output,
+          }),
+        ),
+      ),
+    );
+    const rejected = settled.find((s) => s.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    const target = k.view(out);
+    for (const share of shares) target.set(k.view(share.output), (at + share.offset) * perSample);
   }
 
   async dispose(): Promise<void> {

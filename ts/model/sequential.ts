@@ -409,23 +409,30 @@ export class Sequential implements TrainingModel {
     return [bx, by];
   }
 
-  /** Predictions for every sample of `x`, in batches. */
+  /** Predictions for every sample of `x`, in batches (split across the workers, when the model has them). */
   async predict(x: Tensor, args: { batchSize?: number } = {}): Promise<Tensor> {
     const batchSize = args.batchSize ?? 32;
     const n = samplesOf(this, x, undefined, 'predict');
-    const out = this.k.alloc(n * sizeOf(this.outputShape));
+    const perSample = sizeOf(this.outputShape);
+    const out = this.k.alloc(n * perSample);
+    let parallel: DataParallel | undefined;
     try {
-      const perSample = sizeOf(this.outputShape);
+      parallel = this.compiled ? await this.workers() : undefined;
       const order = Uint32Array.from({ length: n }, (_, i) => i);
       for (let start = 0; start < n; start += batchSize) {
         const batch = Math.min(batchSize, n - start);
+        if (parallel) {
+          await parallel.predictBatch(x, order, start, batch, out, start);
+          continue;
+        }
         const bx = this.scratch.get('x', batch * (x.size / n));
         gatherRows(this.k, x, order.subarray(start, start + batch), bx);
         const prediction = this.forward({ ptr: bx, shape: [batch, ...this.inputShape] }, false);
-        this.k.view(out).set(this.k.view(prediction.ptr), start * perSample);
+        this.k.view(out).set(this.k.view(prediction.ptr).subarray(0, batch * perSample), start * perSample);
       }
     } catch (error) {
       this.k.free(out);
+      if (parallel?.failure) this.stopWorkers();
       throw error;
     }
     return new Tensor([n, ...this.outputShape], out, this.k);
