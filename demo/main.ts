@@ -6,9 +6,10 @@
  * --optimizer (adam, adamw, rmsprop, sgd, adagrad), --learning-rate,
  * --batch-size, --seed, --save <dir> (default output/seattle-gru).
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as gw from '../ts/index.js';
-import { loadSeattle, majorityAccuracy, persistenceAccuracy } from './seattle.js';
+import { majorityAccuracy, persistenceAccuracy, seattleFromCsv } from './seattle.js';
 import { DEFAULTS, trainSeattle } from './train-seattle.js';
 
 const { values } = parseArgs({
@@ -31,7 +32,7 @@ function integer(name: string, text: string | undefined): number {
   return value;
 }
 
-const data = await loadSeattle(values.data as string);
+const data = seattleFromCsv(await readFile(values.data as string, 'utf8'));
 const kernel = await gw.ready();
 console.log(`gru-wasm demo: will it rain in Seattle tomorrow? (${kernel.flavour} kernel)`);
 console.log(

@@ -5,8 +5,6 @@
  * temp_max, temp_min and wind. Split chronologically 70/10/20 into
  * train/validation/test; features standardised on the training days.
  */
-import { readFile } from 'node:fs/promises';
-
 export const FEATURES = ['precipitation', 'temp_max', 'temp_min', 'wind'] as const;
 
 export interface Split {
@@ -16,6 +14,8 @@ export interface Split {
   y: Float32Array;
   /** `[samples]`: 1 when the window's last day has rain (the persistence guess). */
   rainToday: Float32Array;
+  /** `[samples]`: the date each label is for (the day after the window). */
+  labelDates: string[];
   samples: number;
 }
 
@@ -73,6 +73,7 @@ export function prepare(days: Day[], window = 14, fractions: [number, number] = 
     return Math.sqrt(variance) || 1;
   });
   const rain = (day: Day | undefined) => ((day?.values[0] as number) > 0 ? 1 : 0);
+  const labelDate = (s: number) => days[s + window]?.date ?? '';
   const split = (from: number, to: number): Split => {
     const samples = to - from;
     const x = new Float32Array(samples * window * features);
@@ -90,9 +91,9 @@ export function prepare(days: Day[], window = 14, fractions: [number, number] = 
       y[s] = rain(days[start + window]);
       rainToday[s] = rain(days[start + window - 1]);
     }
-    return { x, y, rainToday, samples };
+    const labelDates = Array.from({ length: samples }, (_, s) => labelDate(from + s));
+    return { x, y, rainToday, labelDates, samples };
   };
-  const labelDate = (s: number) => days[s + window]?.date ?? '';
   return {
     window,
     features,
@@ -107,8 +108,9 @@ export function prepare(days: Day[], window = 14, fractions: [number, number] = 
   };
 }
 
-export async function loadSeattle(path: string | URL, window = 14): Promise<SeattleData> {
-  return prepare(parseWeather(await readFile(path, 'utf8')), window);
+/** The data set from the CSV's text (read from a file in Node, fetched or bundled in a page). */
+export function seattleFromCsv(csv: string, window = 14): SeattleData {
+  return prepare(parseWeather(csv), window);
 }
 
 /** Accuracy of always predicting the training set's majority class. */

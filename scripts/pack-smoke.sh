@@ -18,10 +18,16 @@ const y = gw.tensor(Float32Array.from({ length: 8 }, (_, i) => i % 2), [8, 1]);
 const model = gw.sequential();
 model.add(gw.layers.gru({ units: 4, inputShape: [5, 2] }));
 model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
-model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers: 2 });
 const history = await model.fit(x, y, { epochs: 2, verbose: 0 });
 const losses = history.history.loss;
 if (!losses.every(Number.isFinite)) throw new Error(`non-finite losses ${losses}`);
-console.log(`installed package trains with the ${kernel.flavour} kernel: losses ${losses.map((v) => v.toFixed(4)).join(', ')}`);
+const pool = await gw.createInferencePool(model, { size: 1 });
+const served = (await pool.predict(x)).dataSync();
+const local = (await model.predict(x)).dataSync();
+if (served.some((v, i) => v !== local[i])) throw new Error('the inference pool disagrees with predict');
+await pool.dispose();
+model.dispose();
+console.log(`installed package trains on 2 kernel workers (${kernel.flavour} kernel) and serves from a pool: losses ${losses.map((v) => v.toFixed(4)).join(', ')}`);
 JS
 node smoke.mjs

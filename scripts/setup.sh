@@ -14,9 +14,10 @@ as_root() {
 
 # 1. Debian's Rust 1.96 with its std sources (WebAssembly builds compile std
 #    with -Zbuild-std, since rustup cannot download a wasm32 std here) and
-#    rust-lld, the wasm32 linker.
+#    rust-lld, the wasm32 linker; Debian's Chromium for the browser test
+#    (Playwright's own browser downloads are not reachable here).
 missing=()
-for pkg in rustc-web cargo-web rust-web-src lld-22; do
+for pkg in rustc-web cargo-web rust-web-src lld-22 chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

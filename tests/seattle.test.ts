@@ -1,15 +1,17 @@
 /** The main job's data preparation, and the trained GRU against its baselines. */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
-  loadSeattle,
   majorityAccuracy,
   parseWeather,
   persistenceAccuracy,
   prepare,
+  seattleFromCsv,
 } from '../demo/seattle.js';
 import { DEFAULTS, trainSeattle } from '../demo/train-seattle.js';
 
 const csvPath = new URL('../data/seattle-weather.csv', import.meta.url);
+const loadSeattle = async (path: URL) => seattleFromCsv(await readFile(path, 'utf8'));
 
 describe('Seattle weather data', () => {
   it('windows, splits chronologically and standardises on the training days', async () => {
@@ -18,6 +20,8 @@ describe('Seattle weather data', () => {
     expect([data.train.samples, data.validation.samples, data.test.samples]).toEqual([1012, 145, 290]);
     expect(data.dates.train[0]).toBe('2012-01-15');
     expect(data.dates.test[1]).toBe('2015-12-31');
+    expect(data.test.labelDates[data.test.samples - 1]).toBe('2015-12-31');
+    expect(data.validation.labelDates[0]).toBe(data.dates.validation[0]);
     expect(
       data.dates.train[1] < data.dates.validation[0] && data.dates.validation[1] < data.dates.test[0],
     ).toBe(true);

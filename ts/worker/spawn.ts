@@ -105,7 +105,7 @@ async function nodeWorkerScript(): Promise<URL> {
   const { fileURLToPath } = await import('node:url');
   const built = new URL('./kernel-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
-  const source = new URL('./kernel-worker.ts', import.meta.url);
+  const source = new URL(built.href.replace(/\.js$/, '.ts'));
   if (!existsSync(fileURLToPath(source)))
     throw new Error(`kernel worker script not found: ${fileURLToPath(built)}`);
   const tsx = import.meta.resolve('tsx/esm/api');
