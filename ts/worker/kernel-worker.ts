@@ -10,6 +10,8 @@ import { Kernel } from '../kernel/kernel.js';
 import { BorrowedWeights } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
 import {
+  type ExitingMessage,
+  KERNEL_TRAP,
   type KernelWorkerApi,
   type PredictShare,
   type ReplicaHandle,
@@ -50,6 +52,33 @@ function buildReplica(spec: ReplicaSpec): Sequential {
   return model;
 }
 
+/** How this worker posts to its creator and exits, set for Node or the browser below. */
+let postToCreator: (message: unknown) => void = () => {};
+let exitWorker: () => void = () => {};
+
+/**
+ * Runs a call into the kernel. A trap (a Rust panic or abort, e.g. memory
+ * exhausted inside the kernel) unwinds nothing: this thread's kernel state
+ * (its workspace, a half-written buffer) is unknown afterwards, so the call
+ * fails with the trap's message and the worker exits, to be replaced.
+ */
+function guard<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+    // After comlink has posted the failed call's reply.
+    setTimeout(() => {
+      const exiting: ExitingMessage = { gruWasmWorkerExiting: `the kernel trapped (${error.message})` };
+      postToCreator(exiting);
+      exitWorker();
+    }, 0);
+    const trapped = new Error(`the kernel trapped (${error.message}); this worker exits and is replaced`);
+    trapped.name = KERNEL_TRAP;
+    throw trapped;
+  }
+}
+
 const api: KernelWorkerApi = {
   async attach(module, memory) {
     if (attached) throw new Error('kernel worker: already attached');
@@ -57,38 +86,46 @@ const api: KernelWorkerApi = {
   },
 
   createReplica(spec): ReplicaHandle {
-    const model = buildReplica(spec);
-    const id = nextReplica++;
-    replicas.set(id, model);
-    return { id, grads: model.layers.flatMap((l) => l.weights()).map((w) => w.grad) };
+    return guard(() => {
+      const model = buildReplica(spec);
+      const id = nextReplica++;
+      replicas.set(id, model);
+      return { id, grads: model.layers.flatMap((l) => l.weights()).map((w) => w.grad) };
+    });
   },
 
   runShare(id, share: Share) {
-    const model = replica(id);
-    model.layers.forEach((layer, i) => {
-      layer.restoreRandomPositions(share.randomPositions[i] ?? []);
+    return guard(() => {
+      const model = replica(id);
+      model.layers.forEach((layer, i) => {
+        layer.restoreRandomPositions(share.randomPositions[i] ?? []);
+      });
+      return model.computeBatch(share.x, share.y, share.rows, share.train, share.sampleWeights);
     });
-    return model.computeBatch(share.x, share.y, share.rows, share.train, share.sampleWeights);
   },
 
   predictShare(id, share: PredictShare) {
-    replica(id).predictInto(share.x, share.rows, share.out);
+    guard(() => replica(id).predictInto(share.x, share.rows, share.out));
   },
 
   disposeReplica(id) {
-    replicas.get(id)?.dispose();
-    replicas.delete(id);
+    guard(() => {
+      replicas.get(id)?.dispose();
+      replicas.delete(id);
+    });
   },
 
   live() {
-    return kernel().live();
+    return guard(() => kernel().live());
   },
 
   close() {
-    for (const model of replicas.values()) model.dispose();
-    replicas.clear();
-    attached?.destroyThread();
-    attached = undefined;
+    guard(() => {
+      for (const model of replicas.values()) model.dispose();
+      replicas.clear();
+      attached?.destroyThread();
+      attached = undefined;
+    });
   },
 };
 
@@ -96,9 +133,14 @@ if (typeof process !== 'undefined' && typeof process.versions?.node === 'string'
   const { parentPort } = await import('node:worker_threads');
   const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
   if (!parentPort) throw new Error('kernel worker: started outside a worker thread');
-  expose(api, nodeEndpoint(parentPort));
-  parentPort.postMessage(WORKER_READY);
+  const port = parentPort;
+  postToCreator = (message) => port.postMessage(message);
+  exitWorker = () => process.exit(1);
+  expose(api, nodeEndpoint(port));
+  port.postMessage(WORKER_READY);
 } else {
+  postToCreator = (message) => postMessage(message);
+  exitWorker = () => close();
   expose(api);
   postMessage(WORKER_READY);
 }

@@ -21,6 +21,24 @@ export function isReadyMessage(data: unknown): boolean {
   );
 }
 
+/**
+ * What a worker posts just before it exits on its own, after its kernel
+ * trapped: browsers tell a worker's creator nothing when it closes.
+ */
+export interface ExitingMessage {
+  gruWasmWorkerExiting: string;
+}
+
+/** The `name` of the error a call fails with when the kernel trapped: the worker is leaving. */
+export const KERNEL_TRAP = 'KernelTrap';
+
+/** The reason in an `ExitingMessage`, or `undefined` for any other message. */
+export function exitingReason(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const reason = (data as Partial<ExitingMessage>).gruWasmWorkerExiting;
+  return typeof reason === 'string' ? reason : undefined;
+}
+
 /** A copy of a model's layers that computes over the model's own weights. */
 export interface ReplicaSpec {
   /** The layers' saved form, the first with its input shape. */

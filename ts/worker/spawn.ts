@@ -4,7 +4,7 @@
  * endpoint and a promise that rejects, with the cause, when the worker dies.
  */
 import type { Endpoint } from 'comlink';
-import { isReadyMessage } from './protocol.js';
+import { exitingReason, isReadyMessage } from './protocol.js';
 
 export interface SpawnedWorker {
   endpoint: Endpoint;
@@ -53,6 +53,10 @@ function spawnBrowser(name: string): SpawnedWorker {
     event.preventDefault();
     fail(new Error(`${name} failed: ${event.message || 'it could not start or threw outside a call'}`));
   });
+  worker.addEventListener('message', (event) => {
+    const reason = exitingReason(event.data);
+    if (reason !== undefined) fail(new Error(`${name} exited: ${reason}`));
+  });
   worker.addEventListener('messageerror', () => {
     fail(new Error(`${name} received a message it could not read`));
   });
@@ -79,6 +83,10 @@ async function spawnNode(name: string): Promise<SpawnedWorker> {
   });
   failed.catch(() => {});
   worker.on('error', (error) => fail(new Error(`${name} failed: ${error.message}`, { cause: error })));
+  worker.on('message', (data: unknown) => {
+    const reason = exitingReason(data);
+    if (reason !== undefined) fail(new Error(`${name} exited: ${reason}`));
+  });
   worker.on('messageerror', () => fail(new Error(`${name} received a message it could not read`)));
   worker.on('exit', (code) => fail(new Error(`${name} exited (code ${code})`)));
   worker.unref();

@@ -5,7 +5,7 @@
  */
 import { type Endpoint, type Remote, releaseProxy, wrap } from 'comlink';
 import type { Kernel } from '../kernel/kernel.js';
-import type { KernelWorkerApi } from './protocol.js';
+import { KERNEL_TRAP, type KernelWorkerApi } from './protocol.js';
 import { type SpawnedWorker, spawnKernelWorker } from './spawn.js';
 
 /** Messages that crossed between this thread and its workers, and their payload size. */
@@ -92,14 +92,17 @@ export class KernelWorkers {
     try {
       return await Promise.race([call(slot.remote), slot.spawned.failed]);
     } catch (error) {
-      // A worker that died cannot be asked anything again; an error it threw leaves it usable.
+      // A worker that died, or is leaving after a trap, cannot be asked anything
+      // again; an error it threw otherwise leaves it usable.
       if (slot.died) {
         const died = new Error(`${what}: ${slot.died.message}`, { cause: slot.died });
         this.deadWith ??= died;
         throw died;
       }
       const message = error instanceof Error ? error.message : String(error);
-      throw new Error(`${what} in kernel worker ${index}: ${message}`, { cause: error });
+      const failed = new Error(`${what} in kernel worker ${index}: ${message}`, { cause: error });
+      if (error instanceof Error && error.name === KERNEL_TRAP) this.deadWith ??= failed;
+      throw failed;
     } finally {
       slot.pending -= 1;
       if (slot.pending === 0) slot.spawned.keepAlive(false);

@@ -51,3 +51,28 @@ pub fn expect_positive(op: &'static str, name: &str, value: usize) -> KernelResu
         Ok(())
     }
 }
+
+/// `len` zeroed floats, or an error naming what they were for when memory
+/// is exhausted: the kernel's large temporaries are allocated through this,
+/// so running out of memory is an error, not an abort.
+pub fn zeroed(op: &'static str, name: &str, len: usize) -> KernelResult<Vec<f32>> {
+    let mut buffer = Vec::new();
+    buffer
+        .try_reserve_exact(len)
+        .map_err(|_| KernelError::new(op, format!("out of memory for {name} ({} bytes)", len.saturating_mul(4))))?;
+    buffer.resize(len, 0.0);
+    Ok(buffer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroed_reports_exhausted_memory_instead_of_aborting() {
+        assert_eq!(zeroed("op", "a buffer", 3).unwrap(), vec![0.0; 3]);
+        let err = zeroed("gru_forward", "the input projection", usize::MAX / 8).unwrap_err();
+        assert_eq!(err.op, "gru_forward");
+        assert!(err.message.starts_with("out of memory for the input projection"), "{err}");
+    }
+}

@@ -29,7 +29,7 @@
 //! outputs come in processing order (Keras' behaviour): output step `s` is the
 //! state after reading input `T−1−s`.
 
-use crate::error::{expect_len, expect_positive, KernelError, KernelResult};
+use crate::error::{expect_len, expect_positive, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 use crate::ops::activation::Activation;
 use crate::ops::dense::column_sums;
@@ -197,7 +197,7 @@ pub fn gru_forward(
     }
 
     let (h3, state_len) = (3 * units, batch * units);
-    let xw = input_projection(shape, params, x, ws);
+    let xw = input_projection(OP, shape, params, x, ws)?;
     let training = cache.is_some();
 
     // States and gates live in the cache when training; inference keeps two
@@ -206,7 +206,7 @@ pub fn gru_forward(
     let (states, gates): (&mut [f32], &mut [f32]) = match cache {
         Some(cache) => cache.split_at_mut((steps + 1) * state_len),
         None => {
-            inference_buffers = vec![0.0f32; 2 * state_len + batch * 4 * units];
+            inference_buffers = zeroed(OP, "the states and gates", 2 * state_len + batch * 4 * units)?;
             inference_buffers.split_at_mut(2 * state_len)
         }
     };
@@ -222,8 +222,8 @@ pub fn gru_forward(
     } else {
         (PackedB::new(recurrent.columns(0, 2 * units)), Some(PackedB::new(recurrent.columns(2 * units, units))))
     };
-    let mut projection = vec![0.0f32; batch * h3];
-    let mut dropped_state = vec![0.0f32; if recurrent_mask.is_some() { state_len } else { 0 }];
+    let mut projection = zeroed(OP, "the recurrent projection", batch * h3)?;
+    let mut dropped_state = zeroed(OP, "the dropped state", if recurrent_mask.is_some() { state_len } else { 0 })?;
 
     for s in 0..steps {
         let t = shape.input_step(options, s);
@@ -277,10 +277,16 @@ pub fn gru_forward(
 }
 
 /// `x·W + b_input` for every step at once: `[B·T, 3H]`, rows in input order.
-fn input_projection(shape: GruShape, params: &GruParams, x: &[f32], ws: &mut GemmWorkspace) -> Vec<f32> {
+fn input_projection(
+    op: &'static str,
+    shape: GruShape,
+    params: &GruParams,
+    x: &[f32],
+    ws: &mut GemmWorkspace,
+) -> KernelResult<Vec<f32>> {
     let GruShape { batch, steps, input, units } = shape;
     let h3 = 3 * units;
-    let mut xw = vec![0.0f32; batch * steps * h3];
+    let mut xw = zeroed(op, "the input projection", batch * steps * h3)?;
     let beta = match params.bias {
         Some(bias) => {
             xw.chunks_exact_mut(h3).for_each(|row| row.copy_from_slice(&bias[..h3]));
@@ -296,7 +302,7 @@ fn input_projection(shape: GruShape, params: &GruParams, x: &[f32], ws: &mut Gem
         MatMut::row_major(&mut xw, batch * steps, h3),
         ws,
     );
-    xw
+    Ok(xw)
 }
 
 /// The states one step reads and writes, each `[B, H]`.
@@ -510,20 +516,20 @@ pub fn gru_backward(
 
     // ∂L/∂(x·W + b_i) in input order [B·T, 3H], and ∂L/∂(recurrent
     // projection) in processing order [T·B, 3H].
-    let mut d_xw = vec![0.0f32; batch * steps * h3];
-    let mut d_hu = vec![0.0f32; steps * batch * h3];
-    let mut dh = vec![0.0f32; state_len];
-    let mut dh_prev = vec![0.0f32; state_len];
-    let mut d_reset_state = vec![0.0f32; state_len];
-    let mut dh_recurrent = vec![0.0f32; state_len];
+    let mut d_xw = zeroed(OP, "∂L/∂(input projection)", batch * steps * h3)?;
+    let mut d_hu = zeroed(OP, "∂L/∂(recurrent projection)", steps * batch * h3)?;
+    let mut dh = zeroed(OP, "∂L/∂h", state_len)?;
+    let mut dh_prev = zeroed(OP, "∂L/∂h", state_len)?;
+    let mut d_reset_state = zeroed(OP, "∂L/∂h", state_len)?;
+    let mut dh_recurrent = zeroed(OP, "∂L/∂h", state_len)?;
     // The states the recurrent products read: h, or h⊙m with recurrent dropout.
-    let dropped_states: Vec<f32>;
+    let mut dropped_states: Vec<f32>;
     let recurrent_states: &[f32] = match recurrent_mask {
         Some(m) => {
-            dropped_states = states[..steps * state_len]
-                .chunks_exact(state_len)
-                .flat_map(|step| step.iter().zip(m).map(|(h, m)| h * m))
-                .collect();
+            dropped_states = zeroed(OP, "the dropped states", steps * state_len)?;
+            for (out, step) in dropped_states.chunks_exact_mut(state_len).zip(states.chunks_exact(state_len)) {
+                out.iter_mut().zip(step.iter().zip(m)).for_each(|(o, (h, m))| *o = h * m);
+            }
             &dropped_states
         }
         None => &states[..steps * state_len],
