@@ -3,19 +3,24 @@
  * `npm run setup` installs): Vite builds examples/web against this
  * repository's build, a server sends the cross-origin isolation headers, and
  * the page trains the Seattle model on a kernel worker while its animation
- * frames keep coming. A screenshot is left in test-results/.
+ * frames keep coming; the model then goes to IndexedDB and back, and out as
+ * downloads that load in Node. A screenshot is left in test-results/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Download } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seattleFromCsv } from '../demo/seattle.js';
 import type { DemoState } from '../examples/web/src/main.js';
 import { isolationHeaders } from '../examples/web/vite.config.js';
+import * as gw from '../ts/index.js';
+import { expectClose } from './support/compare.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = new URL('../examples/web/', import.meta.url);
@@ -66,7 +71,7 @@ afterAll(async () => {
 });
 
 describe('browser demo (examples/web)', () => {
-  it('trains on a kernel worker in Chromium, stays responsive, and shows the accuracy', async () => {
+  it('trains on a kernel worker in Chromium, stays responsive, saves to IndexedDB and downloads', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -98,6 +103,8 @@ describe('browser demo (examples/web)', () => {
     await page.screenshot({ path: 'test-results/web-demo.png', fullPage: true });
     expect(final.error).toBe('');
     expect(final.phase).toBe('done');
+    expect(final.source).toBe('trained');
+    expect(final.probabilities).toHaveLength(290);
     expect(final.epochs).toBeGreaterThan(10);
     // The Node demo reaches 73.8–76.6 % over seeds 1–10; persistence is 72.1 %.
     expect(final.testAccuracy).toBeGreaterThan(0.72);
@@ -106,6 +113,86 @@ describe('browser demo (examples/web)', () => {
     // The page kept drawing while it trained: frames came, never 250 ms apart.
     expect(final.frames).toBeGreaterThan(20);
     expect(final.longestFrameGapMs).toBeLessThan(250);
+
+    // Saved in IndexedDB, the model comes back after a reload with the same forecasts.
+    await page.click('#save');
+    await page.waitForFunction(() => (window as unknown as { gruDemo: DemoState }).gruDemo.phase === 'saved');
+    // Downloaded, its two files load in Node and predict the same.
+    const downloads: Download[] = [];
+    page.on('download', (download) => downloads.push(download));
+    await page.click('#download');
+    await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(2);
+    const saved = join(outDir, 'downloads');
+    await mkdir(saved, { recursive: true });
+    for (const download of downloads) await download.saveAs(join(saved, download.suggestedFilename()));
+    expect(downloads.map((d) => d.suggestedFilename()).sort()).toEqual([
+      'seattle-gru.json',
+      'seattle-gru.weights.bin',
+    ]);
+    await gw.ready();
+    const downloaded = await gw.loadModel(join(saved, 'seattle-gru.json'));
+    const data = seattleFromCsv(
+      await readFile(new URL('../data/seattle-weather.csv', import.meta.url), 'utf8'),
+    );
+    const testX = gw.tensor(data.test.x, [data.test.samples, data.window, data.features]);
+    const inNode = await downloaded.predict(testX);
+    expect([...inNode.dataSync()]).toEqual(final.probabilities);
+    for (const t of [inNode, testX]) t.dispose();
+    downloaded.dispose();
+
+    await page.reload();
+    await page.waitForFunction(() => (window as unknown as { gruDemo: DemoState }).gruDemo.phase === 'ready');
+    await page.click('#load');
+    await page.waitForFunction(
+      () => ['done', 'failed'].includes((window as unknown as { gruDemo: DemoState }).gruDemo.phase),
+      { timeout: 30_000 },
+    );
+    const reloaded = await demoState();
+    expect(reloaded.error).toBe('');
+    expect(reloaded.source).toBe('indexeddb');
+    expect(reloaded.probabilities).toEqual(final.probabilities);
+    expect(reloaded.testAccuracy).toBe(final.testAccuracy);
+
+    // TensorFlow.js in the same page reads the record gru-wasm wrote, and the reverse.
+    await page.addScriptTag({
+      path: createRequire(import.meta.url).resolve('@tensorflow/tfjs/dist/tf.min.js'),
+    });
+    const shape = [data.test.samples, data.window, data.features];
+    const fromTfjs = await page.evaluate(
+      async ({ values, shape }) => {
+        const tf = (window as unknown as { tf: typeof import('@tensorflow/tfjs') }).tf;
+        await tf.setBackend('cpu');
+        const x = tf.tensor3d(values, shape as [number, number, number]);
+        const predict = async (model: import('@tensorflow/tfjs').LayersModel) =>
+          Array.from(await (model.predict(x) as import('@tensorflow/tfjs').Tensor).data());
+        const ours = await predict(await tf.loadLayersModel('indexeddb://seattle-gru'));
+        const theirs = tf.sequential();
+        theirs.add(
+          tf.layers.gru({
+            units: 32,
+            inputShape: [shape[1] as number, shape[2] as number],
+            recurrentActivation: 'sigmoid',
+          }),
+        );
+        theirs.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
+        await theirs.save('indexeddb://seattle-gru');
+        return { ours, theirs: await predict(theirs) };
+      },
+      { values: [...data.test.x], shape },
+    );
+    expectClose('TensorFlow.js on gru-wasm’s IndexedDB record', fromTfjs.ours, final.probabilities, 2e-5);
+    await page.click('#load');
+    await page.waitForFunction(
+      (before) => (window as unknown as { gruDemo: DemoState }).gruDemo.probabilities[0] !== before,
+      reloaded.probabilities[0],
+      { timeout: 30_000 },
+    );
+    expectClose(
+      'gru-wasm on TensorFlow.js’ IndexedDB record',
+      (await demoState()).probabilities,
+      fromTfjs.theirs,
+      2e-5,
+    );
     expect(problems).toEqual([]);
     await page.close();
   }, 240_000);

@@ -3,7 +3,7 @@
  * with TensorFlow.js, a Keras `reset_after: true` file TensorFlow.js
  * refuses, and clear errors for broken files.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -283,6 +283,50 @@ describe('over http', () => {
   });
 });
 
+describe('saving over http', () => {
+  it('POSTs the multipart form tf.io.http sends, and rejects when the server refuses', async () => {
+    const { createServer } = await import('node:http');
+    const model = buildModel(true);
+    const received = join(dir, 'received');
+    await mkdir(received, { recursive: true });
+    let status = 200;
+    const server = createServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const form = await new Request('http://server/', {
+        method: 'POST',
+        headers: request.headers as Record<string, string>,
+        body: Buffer.concat(chunks),
+      }).formData();
+      for (const field of ['model.json', 'model.weights.bin']) {
+        const file = form.get(field) as File;
+        await writeFile(join(received, file.name), new Uint8Array(await file.arrayBuffer()));
+      }
+      response.writeHead(status).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/upload`;
+      const result = await model.save(url);
+      expect(result.modelJson).toBe(url);
+      const json = JSON.parse(await readFile(join(received, 'model.json'), 'utf8')) as {
+        weightsManifest: { paths: string[] }[];
+      };
+      expect(json.weightsManifest[0]?.paths).toEqual(['./model.weights.bin']);
+      const loaded = await gw.loadModel(join(received, 'model.json'));
+      const { gx } = inputs();
+      expect(await predictions(loaded, gx)).toEqual(await predictions(model, gx));
+      loaded.dispose();
+      gx.dispose();
+      status = 500;
+      await expect(model.save(url)).rejects.toThrow(`${url}: HTTP 500`);
+    } finally {
+      server.close();
+      model.dispose();
+    }
+  });
+});
+
 describe('broken files', () => {
   it('get errors naming the file and what is wrong', async () => {
     const model = buildModel(false);
@@ -333,7 +377,11 @@ describe('broken files', () => {
     });
     await expect(gw.loadModel(target)).rejects.toThrow(/not a relative file name/);
     await expect(gw.loadModel('indexeddb://my-model')).rejects.toThrow(
-      "'indexeddb://' models are not supported yet",
+      'indexeddb:// needs a browser with IndexedDB',
+    );
+    await expect(gw.loadModel('downloads://my-model')).rejects.toThrow(/a place to save to/);
+    await expect(gw.loadModel('ftp://host/model.json')).rejects.toThrow(
+      "loadModel: 'ftp://' is not a model location gru-wasm knows",
     );
     // Failed loads free what they allocated.
     expect(gw.kernel().live().tensors).toBe(0);

@@ -16,7 +16,7 @@ import { Sequential } from './model/sequential.js';
 
 export { kernel, ready } from './backend.js';
 export { modelFromArtifacts, modelToArtifacts } from './io/artifacts.js';
-export { loadModel } from './io/files.js';
+export { loadModel, type SaveResult } from './io/model-io.js';
 export { importPyTorchGru, type PyTorchGruOptions } from './io/pytorch.js';
 export { readSafetensors, type SafeTensor, writeSafetensors } from './io/safetensors.js';
 export { Kernel } from './kernel/kernel.js';

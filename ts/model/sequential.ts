@@ -4,6 +4,7 @@
  * async, so the same API can run the kernel in a worker.
  */
 import { kernel as loadedKernel } from '../backend.js';
+import type { SaveResult } from '../io/model-io.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
 import type { LossName, Ptr } from '../kernel/types.js';
@@ -521,12 +522,13 @@ export class Sequential implements TrainingModel {
   }
 
   /**
-   * Saves the topology and weights in the TensorFlow.js layers format
-   * (`model.json` + `weights.bin`) into a directory, given as a path or a
-   * file:// URL (Node).
+   * Saves the topology and weights in the TensorFlow.js layers format: into
+   * a directory (a path or file:// URL, Node: `model.json` + `weights.bin`),
+   * to a server (`http(s)://`, a multipart POST), or in a browser to
+   * `indexeddb://name` or `downloads://name`.
    */
-  async save(destination: string): Promise<{ modelJson: string; bytes: number }> {
-    const { saveModel } = await import('../io/files.js');
+  async save(destination: string): Promise<SaveResult> {
+    const { saveModel } = await import('../io/model-io.js');
     return saveModel(this, destination);
   }
 

@@ -61,7 +61,7 @@ export class InferencePool {
     }
     let model: Sequential;
     if (typeof source === 'string') {
-      const { loadModel } = await import('../io/files.js');
+      const { loadModel } = await import('../io/model-io.js');
       model = await loadModel(source);
     } else {
       const { json, weightData } = modelToArtifacts(source);

@@ -1,7 +1,8 @@
 /**
  * The page: loads the kernel, trains the Seattle model on a kernel worker
  * (the page thread only gathers batches and draws), charts each epoch and
- * lists the last test days' forecasts.
+ * lists the last test days' forecasts; saves the model in IndexedDB, loads
+ * it back, and offers it as downloads.
  */
 import * as gw from 'gru-wasm';
 import uPlot from 'uplot';
@@ -16,10 +17,14 @@ import {
 
 /** What the page reports about itself; the end-to-end test reads it. */
 export interface DemoState {
-  phase: 'loading' | 'ready' | 'training' | 'done' | 'failed';
+  phase: 'loading' | 'ready' | 'training' | 'done' | 'saved' | 'failed';
   kernel: string;
+  /** Where the shown model came from. */
+  source: 'trained' | 'indexeddb' | '';
   epochs: number;
   testAccuracy: number;
+  /** P(rain) for every test day. */
+  probabilities: number[];
   /** Animation frames drawn while training, and the longest gap between two. */
   frames: number;
   longestFrameGapMs: number;
@@ -29,8 +34,10 @@ export interface DemoState {
 const state: DemoState = {
   phase: 'loading',
   kernel: '',
+  source: '',
   epochs: 0,
   testAccuracy: Number.NaN,
+  probabilities: [],
   frames: 0,
   longestFrameGapMs: 0,
   error: '',
@@ -39,6 +46,11 @@ const state: DemoState = {
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const trainButton = element<HTMLButtonElement>('train');
+const saveButton = element<HTMLButtonElement>('save');
+const loadButton = element<HTMLButtonElement>('load');
+const downloadButton = element<HTMLButtonElement>('download');
+const STORED = 'seattle-gru';
+let shown: gw.Sequential | undefined;
 const status = element('status');
 const framesLabel = element('frames');
 
@@ -103,6 +115,26 @@ function showPredictions(data: SeattleData, probabilities: Float32Array): void {
   }
 }
 
+/** Test accuracy and the forecasts of `model`, shown on the page; the page keeps the model. */
+async function show(data: SeattleData, model: gw.Sequential, source: DemoState['source']): Promise<void> {
+  const { test } = data;
+  const testX = gw.tensor(test.x, [test.samples, data.window, data.features]);
+  const prediction = await model.predict(testX);
+  const probabilities = prediction.dataSync();
+  prediction.dispose();
+  testX.dispose();
+  const hits = probabilities.reduce((n, p, s) => n + ((p > 0.5 ? 1 : 0) === test.y[s] ? 1 : 0), 0);
+  const accuracy = hits / test.samples;
+  showPredictions(data, probabilities);
+  element('accuracy').textContent =
+    `Test accuracy ${(100 * accuracy).toFixed(1)} % (persistence ${(100 * persistenceAccuracy(test)).toFixed(1)} %, ` +
+    `majority class ${(100 * majorityAccuracy(data.train, test)).toFixed(1)} %)`;
+  if (shown !== model) shown?.dispose();
+  shown = model;
+  Object.assign(state, { testAccuracy: accuracy, probabilities: [...probabilities], source });
+  for (const button of [saveButton, downloadButton]) button.disabled = false;
+}
+
 async function train(data: SeattleData, workers: number): Promise<void> {
   state.phase = 'training';
   trainButton.disabled = true;
@@ -112,7 +144,6 @@ async function train(data: SeattleData, workers: number): Promise<void> {
     [gw.tensor(split.x, [split.samples, steps, features]), gw.tensor(split.y, [split.samples, 1])] as const;
   const [trainX, trainY] = tensors(data.train);
   const [valX, valY] = tensors(data.validation);
-  const [testX, testY] = tensors(data.test);
   gw.setRandomSeed(42);
   const model = gw.sequential();
   model.add(gw.layers.gru({ units: 32, inputShape: [steps, features] }));
@@ -124,6 +155,9 @@ async function train(data: SeattleData, workers: number): Promise<void> {
     workers,
   });
   try {
+    chartData.forEach((series) => {
+      series.length = 0;
+    });
     const started = performance.now();
     await model.fit(trainX, trainY, {
       epochs: 40,
@@ -143,21 +177,30 @@ async function train(data: SeattleData, workers: number): Promise<void> {
       ],
     });
     const seconds = (performance.now() - started) / 1000;
-    const [, accuracy] = (await model.evaluate(testX, testY)) as [number, number];
-    const prediction = await model.predict(testX);
-    showPredictions(data, prediction.dataSync());
-    prediction.dispose();
-    state.testAccuracy = accuracy;
-    element('accuracy').textContent =
-      `Test accuracy ${(100 * accuracy).toFixed(1)} % (persistence ${(100 * persistenceAccuracy(data.test)).toFixed(1)} %, ` +
-      `majority class ${(100 * majorityAccuracy(data.train, data.test)).toFixed(1)} %)`;
+    await show(data, model, 'trained');
     status.textContent = `Trained ${state.epochs} epochs in ${seconds.toFixed(1)} s.`;
     state.phase = 'done';
-  } finally {
+  } catch (error) {
     model.dispose();
-    for (const t of [trainX, trainY, valX, valY, testX, testY]) t.dispose();
+    throw error;
+  } finally {
+    for (const t of [trainX, trainY, valX, valY]) t.dispose();
     trainButton.disabled = false;
   }
+}
+
+async function save(destination: string, what: string): Promise<void> {
+  if (!shown) return;
+  const { bytes } = await shown.save(destination);
+  status.textContent = `${what} (${bytes} bytes of weights).`;
+  state.phase = 'saved';
+}
+
+async function loadSaved(data: SeattleData): Promise<void> {
+  const model = await gw.loadModel(`indexeddb://${STORED}`);
+  await show(data, model, 'indexeddb');
+  status.textContent = `Loaded indexeddb://${STORED}.`;
+  state.phase = 'done';
 }
 
 function fail(error: unknown): void {
@@ -179,7 +222,17 @@ try {
   trainButton.addEventListener('click', () => {
     train(data, workers).catch(fail);
   });
+  saveButton.addEventListener('click', () => {
+    save(`indexeddb://${STORED}`, `Saved as indexeddb://${STORED}`).catch(fail);
+  });
+  downloadButton.addEventListener('click', () => {
+    save(`downloads://${STORED}`, `Offered ${STORED}.json and ${STORED}.weights.bin`).catch(fail);
+  });
+  loadButton.addEventListener('click', () => {
+    loadSaved(data).catch(fail);
+  });
   trainButton.disabled = false;
+  loadButton.disabled = false;
   status.textContent = `${data.train.samples} training windows, ${data.test.samples} test days.`;
   state.phase = 'ready';
 } catch (error) {
