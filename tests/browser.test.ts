@@ -42,14 +42,17 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: \`npm run setup\` installs Debian's chromium`);
   outDir = await mkdtemp(join(tmpdir(), 'gru-wasm-web-'));
   await build({ configFile: new URL('vite.config.ts', root).pathname, build: { outDir }, logLevel: 'warn' });
+  // The build is served twice: with the isolation headers, and under /open/ without them.
   server = createServer(async (request, response) => {
-    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    let path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    const isolated = !path.startsWith('/open/');
+    if (!isolated) path = path.slice('/open'.length);
     const file = join(outDir, path.endsWith('/') ? `${path}index.html` : path);
     try {
       const body = await readFile(file);
       response.writeHead(200, {
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-        ...isolationHeaders,
+        ...(isolated ? isolationHeaders : {}),
       });
       response.end(body);
     } catch {
@@ -69,6 +72,9 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   if (outDir) await rm(outDir, { recursive: true, force: true });
 });
+
+/** The isolated page's forecasts, which the page without isolation must repeat. */
+let isolatedProbabilities: number[] | undefined;
 
 describe('browser demo (examples/web)', () => {
   it('trains on a kernel worker in Chromium, stays responsive, saves to IndexedDB and downloads', async () => {
@@ -105,6 +111,8 @@ describe('browser demo (examples/web)', () => {
     expect(final.phase).toBe('done');
     expect(final.source).toBe('trained');
     expect(final.probabilities).toHaveLength(290);
+    expect(final.poolMemory).toBe('shared');
+    isolatedProbabilities = final.probabilities;
     expect(final.epochs).toBeGreaterThan(10);
     // The Node demo reaches 73.8–76.6 % over seeds 1–10; persistence is 72.1 %.
     expect(final.testAccuracy).toBeGreaterThan(0.72);
@@ -193,6 +201,42 @@ describe('browser demo (examples/web)', () => {
       fromTfjs.theirs,
       2e-5,
     );
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 240_000);
+
+  it('falls back quietly without cross-origin isolation: one thread, a copying pool, the same forecasts', async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+    await page.goto(`${origin}/open/index.html`);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    const demoState = () => page.evaluate(() => (window as unknown as { gruDemo: DemoState }).gruDemo);
+    await page.waitForFunction(
+      () => (window as unknown as { gruDemo: DemoState }).gruDemo.phase === 'ready',
+      {
+        timeout: 30_000,
+      },
+    );
+    expect((await demoState()).kernel).toBe('simd');
+    await page.click('#train');
+    await page.waitForFunction(
+      () => ['done', 'failed'].includes((window as unknown as { gruDemo: DemoState }).gruDemo.phase),
+      { timeout: 180_000 },
+    );
+    const final = await demoState();
+    await page.screenshot({ path: 'test-results/web-demo-not-isolated.png', fullPage: true });
+    expect(final.error).toBe('');
+    expect(final.poolMemory).toBe('copied');
+    // Same kernel code, one thread or a worker, simd or threads build: the same numbers.
+    if (isolatedProbabilities) expect(final.probabilities).toEqual(isolatedProbabilities);
+    expect(final.testAccuracy).toBeGreaterThan(0.72);
+    // Training on the page thread yields between batches: frames still come.
+    expect(final.frames).toBeGreaterThan(10);
+    expect(final.longestFrameGapMs).toBeLessThan(250);
     expect(problems).toEqual([]);
     await page.close();
   }, 240_000);

@@ -36,13 +36,13 @@ function model(units = 16) {
 
 const batch = (rows: number, seed: number) => gw.tensor(randomUniform(seed, rows * T * I), [rows, T, I]);
 
-describe('inference pool', () => {
+describe.each(['shared', 'copied'] as const)('inference pool, memory %s', (memory) => {
   it('serves concurrent calls with the model’s own predictions, bit for bit', async () => {
     const m = model();
     const inputs = [1, 7, 3, 32, 1, 5].map((rows, i) => batch(rows, 10 + i));
     const expected = await Promise.all(inputs.map((x) => m.predict(x)));
     const before = gw.kernel().live();
-    const pool = await within(gw.createInferencePool(m, { size: 2 }), 'create');
+    const pool = await within(gw.createInferencePool(m, { size: 2, memory }), 'create');
     const got = await within(Promise.all(inputs.map((x) => pool.predict(x))), 'predict');
     for (const [i, e] of expected.entries()) {
       expect(got[i]?.shape).toEqual(e.shape);
@@ -58,7 +58,7 @@ describe('inference pool', () => {
 
   it('answers in arrival order with one worker, and copies the model', async () => {
     const m = model();
-    const pool = await within(gw.createInferencePool(m, { size: 1 }), 'create');
+    const pool = await within(gw.createInferencePool(m, { size: 1, memory }), 'create');
     const x = batch(4, 1);
     const expected = (await m.predict(x)).dataSync();
     // Training the original afterwards must not change what the pool serves.
@@ -81,7 +81,7 @@ describe('inference pool', () => {
 
   it('fails only the call of a worker that dies, replaces it, and serves later calls', async () => {
     const m = model(128);
-    const pool = await within(gw.createInferencePool(m, { size: 2 }), 'create');
+    const pool = await within(gw.createInferencePool(m, { size: 2, memory }), 'create');
     const x = batch(256, 2);
     const expected = (await m.predict(x, { batchSize: 256 })).dataSync();
     const first = pool.predict(x);
@@ -99,7 +99,9 @@ describe('inference pool', () => {
     await pool.dispose();
     m.dispose();
   });
+});
 
+describe('inference pool', () => {
   it('loads a saved model by path', async () => {
     const m = model();
     await m.save(join(dir, 'saved'));

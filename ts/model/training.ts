@@ -126,6 +126,7 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
       const batch = Math.min(batchSize, trainCount - start);
       await each(callbacks, (cb) => cb.onBatchBegin?.(b, { batch: b, size: batch }));
       args.signal?.throwIfAborted();
+      await yieldNow();
       const sums = await model.step(x, y, order, start, batch, true, args.sampleWeight);
       if (!Number.isFinite(sums.loss)) {
         throw new Error(
@@ -171,6 +172,20 @@ function checkSampleWeight(model: Sequential, weights: Tensor, n: number): void 
   }
   const bad = weights.view().findIndex((w) => !(w >= 0) || !Number.isFinite(w));
   if (bad >= 0) throw new Error(`fit: sampleWeight has a negative or non-finite weight at index ${bad}`);
+}
+
+/**
+ * Gives the event loop a turn when this thread has computed for a while: a
+ * page training on its own thread (no workers) still draws and answers
+ * between batches.
+ */
+let lastYield = 0;
+const YIELD_EVERY_MS = 40;
+async function yieldNow(): Promise<void> {
+  const now = performance.now();
+  if (now - lastYield < YIELD_EVERY_MS) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  lastYield = performance.now();
 }
 
 async function each(

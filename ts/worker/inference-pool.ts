@@ -3,8 +3,12 @@
  * that must not block its own thread. Concurrent `predict` calls queue in
  * arrival order and each idle worker takes the oldest. A worker that dies
  * fails only the call it was running (its promise rejects with the cause);
- * the pool replaces it and later calls succeed.
+ * the pool replaces it and later calls succeed. Without shared memory (a
+ * page that is not cross-origin isolated) each worker holds its own kernel
+ * and model copy, and inputs and predictions are copied in messages.
  */
+import { transfer } from 'comlink';
+import { kernel } from '../backend.js';
 import { modelFromArtifacts, modelToArtifacts } from '../io/artifacts.js';
 import type { Ptr } from '../kernel/types.js';
 import { samplesOf } from '../model/data.js';
@@ -16,11 +20,20 @@ import { KernelWorkers } from './workers.js';
 export interface InferencePoolOptions {
   /** Workers, each serving one call at a time; default 2. */
   size?: number;
+  /**
+   * 'shared': the workers read the model and the inputs in the kernel's
+   * shared memory (the 'threads' kernel: Node, crossOriginIsolated pages);
+   * 'copied': each worker loads a kernel and a copy of the model of its own,
+   * and inputs and predictions travel in messages (any page). Default:
+   * 'shared' where the kernel is threaded, else 'copied'.
+   */
+  memory?: 'shared' | 'copied';
 }
 
 interface Server {
   workers: KernelWorkers;
-  replica: number;
+  /** The worker's replica (shared memory) or model (copied). */
+  model: number;
   busy: boolean;
 }
 
@@ -39,8 +52,9 @@ export class InferencePool {
   private replacing = 0;
 
   private constructor(
-    /** The pool's own copy of the model, whose weights the workers read. */
+    /** The pool's own copy of the model, whose weights the workers read (or copy). */
     private readonly model: Sequential,
+    private readonly memory: 'shared' | 'copied',
     servers: Server[],
   ) {
     this.servers = servers;
@@ -59,6 +73,12 @@ export class InferencePool {
     if (!Number.isInteger(size) || size < 1) {
       throw new Error(`createInferencePool: \`size\` must be a positive integer, got ${size}`);
     }
+    const memory = options.memory ?? (kernel().flavour === 'threads' ? 'shared' : 'copied');
+    if (memory === 'shared' && kernel().flavour !== 'threads') {
+      throw new Error(
+        "createInferencePool: memory 'shared' needs the 'threads' kernel (a crossOriginIsolated page); 'copied' works anywhere",
+      );
+    }
     let model: Sequential;
     if (typeof source === 'string') {
       const { loadModel } = await import('../io/model-io.js');
@@ -69,13 +89,13 @@ export class InferencePool {
     }
     const servers: Server[] = [];
     try {
-      for (let i = 0; i < size; i++) servers.push(await startServer(model));
+      for (let i = 0; i < size; i++) servers.push(await startServer(model, memory));
     } catch (error) {
       await Promise.all(servers.map((s) => s.workers.dispose()));
       model.dispose();
       throw error;
     }
-    return new InferencePool(model, servers);
+    return new InferencePool(model, memory, servers);
   }
 
   get size(): number {
@@ -127,10 +147,17 @@ export class InferencePool {
     const k = this.model.kernel;
     server.busy = true;
     const shape = [request.rows, ...this.model.outputShape];
+    const { input, rows, output } = request;
     server.workers
-      .call(0, 'predict', (api) =>
-        api.predictShare(server.replica, { x: request.input, rows: request.rows, out: request.output }),
-      )
+      .call(0, 'predict', async (api) => {
+        if (this.memory === 'shared') {
+          await api.predictShare(server.model, { x: input, rows, out: output });
+          return;
+        }
+        const values = k.download(input);
+        const predicted = await api.predictValues(server.model, transfer(values, [values.buffer]), rows);
+        k.view(output).set(predicted);
+      })
       .then(
         () => {
           k.free(request.input);
@@ -156,7 +183,7 @@ export class InferencePool {
     void dead.workers.dispose();
     if (this.disposed) return;
     this.replacing += 1;
-    startServer(this.model).then(
+    startServer(this.model, this.memory).then(
       async (fresh) => {
         this.replacing -= 1;
         if (this.disposed) {
@@ -202,11 +229,18 @@ export class InferencePool {
   }
 }
 
-async function startServer(model: Sequential): Promise<Server> {
-  const workers = await KernelWorkers.start(model.kernel, 1);
+async function startServer(model: Sequential, memory: 'shared' | 'copied'): Promise<Server> {
+  const workers = await KernelWorkers.start(memory === 'shared' ? model.kernel : undefined, 1);
   try {
-    const { id } = await workers.call(0, 'createReplica', (api) => api.createReplica(replicaSpec(model)));
-    return { workers, replica: id, busy: false };
+    if (memory === 'shared') {
+      const { id } = await workers.call(0, 'createReplica', (api) => api.createReplica(replicaSpec(model)));
+      return { workers, model: id, busy: false };
+    }
+    const { json, weightData } = modelToArtifacts(model);
+    const id = await workers.call(0, 'createModel', (api) =>
+      api.createModel({ modelJson: json, weightData: transfer(weightData, [weightData.buffer]) }),
+    );
+    return { workers, model: id, busy: false };
   } catch (error) {
     await workers.dispose();
     throw error;

@@ -1,14 +1,19 @@
 /**
  * A kernel worker: the threaded kernel instantiated over its creator's
  * shared memory, running replicas of the creator's models on shares of a
- * batch. Started by `KernelWorkers` (Web Worker or Node worker_threads) and
- * driven through comlink with the calls of `KernelWorkerApi`.
+ * batch; or, where memory cannot be shared, a kernel of its own holding
+ * copies of models, with values passed in messages. Started by
+ * `KernelWorkers` (Web Worker or Node worker_threads) and driven through
+ * comlink with the calls of `KernelWorkerApi`.
  */
-import { expose } from 'comlink';
+import { expose, transfer } from 'comlink';
+import { ready } from '../backend.js';
+import { modelFromArtifacts } from '../io/artifacts.js';
 import { layerFromJson, Path } from '../io/topology.js';
 import { Kernel } from '../kernel/kernel.js';
 import { BorrowedWeights } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
+import { sizeOf } from '../tensor.js';
 import {
   type ExitingMessage,
   KERNEL_TRAP,
@@ -21,6 +26,9 @@ import {
 } from './protocol.js';
 
 let attached: Kernel | undefined;
+/** Whether `attached` runs over the creator's memory (this thread then owns a stack in it). */
+let sharesMemory = false;
+/** Replicas over the creator's weights, or models of this worker's own kernel. */
 const replicas = new Map<number, Sequential>();
 let nextReplica = 1;
 
@@ -83,6 +91,40 @@ const api: KernelWorkerApi = {
   async attach(module, memory) {
     if (attached) throw new Error('kernel worker: already attached');
     attached = await Kernel.attach(module, memory);
+    sharesMemory = true;
+  },
+
+  async loadKernel() {
+    if (attached) throw new Error('kernel worker: already has a kernel');
+    attached = await ready();
+    return attached.flavour;
+  },
+
+  createModel(artifacts) {
+    return guard(() => {
+      kernel();
+      const model = modelFromArtifacts(artifacts.modelJson, artifacts.weightData, 'inference pool model');
+      const id = nextReplica++;
+      replicas.set(id, model);
+      return id;
+    });
+  },
+
+  predictValues(id, values, rows) {
+    return guard(() => {
+      const model = replica(id);
+      const k = kernel();
+      const input = k.upload(values);
+      const output = k.alloc(rows * sizeOf(model.outputShape));
+      try {
+        model.predictInto(input, rows, output);
+        const result = k.download(output);
+        return transfer(result, [result.buffer]);
+      } finally {
+        k.free(input);
+        k.free(output);
+      }
+    });
   },
 
   createReplica(spec): ReplicaHandle {
@@ -123,7 +165,7 @@ const api: KernelWorkerApi = {
     guard(() => {
       for (const model of replicas.values()) model.dispose();
       replicas.clear();
-      attached?.destroyThread();
+      if (sharesMemory) attached?.destroyThread();
       attached = undefined;
     });
   },

@@ -75,10 +75,26 @@ export interface PredictShare {
   out: Ptr;
 }
 
-/** What a kernel worker does; comlink derives the caller's async type from it. */
+/** A model for a worker with a kernel of its own: its saved form (`model.json` and weights). */
+export interface ModelArtifacts {
+  modelJson: unknown;
+  weightData: Uint8Array;
+}
+
+/**
+ * What a kernel worker does; comlink derives the caller's async type from it.
+ * A worker either attaches to its creator's shared memory (replicas, shares)
+ * or loads a kernel of its own (models, values passed in messages).
+ */
 export interface KernelWorkerApi {
   /** Instantiates the threaded kernel over the caller's memory. */
   attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<void>;
+  /** Loads a kernel of the worker's own (where memory cannot be shared); returns its flavour. */
+  loadKernel(): Promise<string>;
+  /** A model in the worker's own kernel, from its saved form. */
+  createModel(artifacts: ModelArtifacts): number;
+  /** Predictions for `rows` samples given as values; the result is transferred, not copied. */
+  predictValues(model: number, values: Float32Array, rows: number): Float32Array;
   createReplica(spec: ReplicaSpec): ReplicaHandle;
   /** Forward, loss and metrics (and backward with `train`) over a share. */
   runShare(replica: number, share: Share): BatchSums;

@@ -32,12 +32,16 @@ export class KernelWorkers {
 
   private constructor(private readonly slots: Slot[]) {}
 
-  /** Starts `count` workers and attaches each to `kernel`'s memory. */
-  static async start(kernel: Kernel, count: number): Promise<KernelWorkers> {
+  /**
+   * Starts `count` workers and attaches each to `kernel`'s memory; with
+   * `kernel` undefined, each loads a kernel of its own (no shared memory:
+   * data then travels in messages).
+   */
+  static async start(kernel: Kernel | undefined, count: number): Promise<KernelWorkers> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
       throw new Error(`workers: the count must be an integer from 1 to ${MAX_WORKERS}, got ${count}`);
     }
-    if (kernel.flavour !== 'threads') {
+    if (kernel && kernel.flavour !== 'threads') {
       throw new Error(
         "workers need the 'threads' kernel: shared memory, which Node has and browsers give crossOriginIsolated pages (COOP/COEP headers)",
       );
@@ -53,9 +57,12 @@ export class KernelWorkers {
         });
         workers.slots.push(slot);
       }
-      const memory = kernel.memory;
       await Promise.all(
-        workers.slots.map((_, i) => workers.call(i, 'attach', (api) => api.attach(kernel.module, memory))),
+        workers.slots.map((_, i) =>
+          kernel
+            ? workers.call(i, 'attach', (api) => api.attach(kernel.module, kernel.memory))
+            : workers.call(i, 'loadKernel', (api) => api.loadKernel()),
+        ),
       );
     } catch (error) {
       await workers.dispose();

@@ -25,6 +25,8 @@ export interface DemoState {
   testAccuracy: number;
   /** P(rain) for every test day. */
   probabilities: number[];
+  /** Whether the inference pool shares the kernel's memory or copies values. */
+  poolMemory: string;
   /** Animation frames drawn while training, and the longest gap between two. */
   frames: number;
   longestFrameGapMs: number;
@@ -38,6 +40,7 @@ const state: DemoState = {
   epochs: 0,
   testAccuracy: Number.NaN,
   probabilities: [],
+  poolMemory: '',
   frames: 0,
   longestFrameGapMs: 0,
   error: '',
@@ -119,10 +122,17 @@ function showPredictions(data: SeattleData, probabilities: Float32Array): void {
 async function show(data: SeattleData, model: gw.Sequential, source: DemoState['source']): Promise<void> {
   const { test } = data;
   const testX = gw.tensor(test.x, [test.samples, data.window, data.features]);
-  const prediction = await model.predict(testX);
-  const probabilities = prediction.dataSync();
-  prediction.dispose();
-  testX.dispose();
+  // Served the way a web app would: by a worker of an inference pool.
+  const pool = await gw.createInferencePool(model, { size: 1 });
+  let probabilities: Float32Array;
+  try {
+    const prediction = await pool.predict(testX);
+    probabilities = prediction.dataSync();
+    prediction.dispose();
+  } finally {
+    await pool.dispose();
+    testX.dispose();
+  }
   const hits = probabilities.reduce((n, p, s) => n + ((p > 0.5 ? 1 : 0) === test.y[s] ? 1 : 0), 0);
   const accuracy = hits / test.samples;
   showPredictions(data, probabilities);
@@ -215,10 +225,11 @@ try {
   // Workers share the kernel's memory, which only the threaded kernel has.
   const workers = kernel.flavour === 'threads' ? 1 : 0;
   state.kernel = kernel.flavour;
+  state.poolMemory = workers > 0 ? 'shared' : 'copied';
   element('kernel').textContent =
     workers > 0
       ? `${kernel.flavour}; training on a kernel worker`
-      : `${kernel.flavour}; this page is not cross-origin isolated, so training runs on the page thread`;
+      : `${kernel.flavour}; this page is not cross-origin isolated, so training runs on the page thread (between batches) and forecasts on a worker with its own copy of the model`;
   trainButton.addEventListener('click', () => {
     train(data, workers).catch(fail);
   });
