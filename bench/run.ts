@@ -6,7 +6,9 @@
  *    compute the same values;
  * 3. a training step of GRU(H) → Dense(1, sigmoid), BCE, Adam in gru-wasm (on
  *    this thread and on 2 kernel workers) and in TensorFlow.js (wasm and cpu
- *    backends), and inference, on the small, medium and large configs.
+ *    backends), and inference, also by ONNX Runtime Web's GRU operator on 1
+ *    and 2 threads, on the small, medium and large configs;
+ * 4. the peak kernel memory of a training step, per config.
  * Results go to the terminal and to bench/results/<date>-<host>.json.
  *
  * FLOPs count the GRU's matrix products only: a forward is 2·B·T·3H·(I+H),
@@ -15,6 +17,7 @@
  * Flags: --quick (every path once on tiny shapes, for CI smoke: not a
  * measurement), --batch, --steps, --input, --units (for part 2).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,7 @@ import { type GruDims, Kernel, type KernelFlavour } from '../ts/index.js';
 import { gruBackward, gruForward } from './baseline/gru.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
 import { type Timing, table, time } from './harness.js';
+import { onnxTimings } from './onnx.js';
 import { measurePeak } from './peak.js';
 import { type Config, gruWasmTimings, type SystemTimings, tfjsTimings } from './training.js';
 
@@ -175,7 +179,10 @@ const configs: Config[] = quick
 interface SystemRow {
   config: Config;
   system: string;
-  timings: SystemTimings;
+  /** Threads computing (the calling thread's own bookkeeping aside). */
+  threads: number;
+  /** Inference-only systems have no `train`. */
+  timings: Omit<SystemTimings, 'train'> & { train?: Timing };
 }
 const systemRows: SystemRow[] = [];
 const WORKERS = 2;
@@ -189,16 +196,27 @@ for (const config of configs) {
   systemRows.push({
     config,
     system: 'gru-wasm (this thread)',
+    threads: 1,
     timings: await gruWasmTimings(config, 0, repeat(5, 10)),
   });
   systemRows.push({
     config,
     system: `gru-wasm (${WORKERS} workers)`,
+    threads: WORKERS,
     timings: await gruWasmTimings(config, WORKERS, repeat(5, 10)),
   });
+  for (const threads of [1, WORKERS]) {
+    systemRows.push({
+      config,
+      system: `ONNX Runtime Web (${threads} thread${threads > 1 ? 's' : ''})`,
+      threads,
+      timings: await onnxTimings(config, threads, repeat(5, 10)),
+    });
+  }
   systemRows.push({
     config,
     system: 'TensorFlow.js wasm (SIMD)',
+    threads: 1,
     timings: await tfjsTimings(config, 'wasm', repeat(large ? 2 : 3, 5)),
   });
   // TensorFlow.js' cpu backend takes about 16 s per medium step here: small only.
@@ -206,6 +224,7 @@ for (const config of configs) {
     systemRows.push({
       config,
       system: 'TensorFlow.js cpu',
+      threads: 1,
       timings: await tfjsTimings(config, 'cpu', repeat(3, 3)),
     });
   }
@@ -213,12 +232,28 @@ for (const config of configs) {
 const forwardFlopOf = (c: Config, batch = c.batch) => 2 * batch * c.steps * 3 * c.units * (c.input + c.units);
 const label = (c: Config) => `${c.name} B${c.batch} T${c.steps} I${c.input} H${c.units}`;
 const spread = (t: Timing) => `${t.min.toFixed(1)}–${t.max.toFixed(1)}`;
-const versus = (prefix: string) => (r: SystemRow, pick: (t: SystemTimings) => Timing) => {
-  const reference = systemRows.find((o) => o.config === r.config && o.system.startsWith(prefix));
-  return reference ? (pick(reference.timings).median / pick(r.timings).median).toFixed(2) : '';
+type Pick = (t: SystemRow['timings']) => Timing | undefined;
+const ratio = (reference: SystemRow | undefined, r: SystemRow, pick: Pick) => {
+  const [a, b] = [reference && pick(reference.timings), pick(r.timings)];
+  return a && b ? (a.median / b.median).toFixed(2) : '';
 };
+const versus = (prefix: string) => (r: SystemRow, pick: Pick) =>
+  ratio(
+    systemRows.find((o) => o.config === r.config && o.system.startsWith(prefix)),
+    r,
+    pick,
+  );
 const versusTfWasm = versus('TensorFlow.js wasm');
 const versusOneThread = versus('gru-wasm (this thread)');
+/** Against ONNX Runtime on as many threads. */
+const versusOnnx = (r: SystemRow, pick: Pick) =>
+  ratio(
+    systemRows.find(
+      (o) => o.config === r.config && o.system.startsWith('ONNX Runtime') && o.threads === r.threads,
+    ),
+    r,
+    pick,
+  );
 
 console.log('\nTraining step: GRU(H) → Dense(1, sigmoid), binary cross-entropy, Adam (trainOnBatch)\n');
 console.log(
@@ -234,19 +269,23 @@ console.log(
       '× TF.js wasm',
       '× this thread',
     ],
-    systemRows.map((r) => {
-      const { config: c, timings: t } = r;
-      const rate = gflops(3 * forwardFlopOf(c), t.train.median);
+    systemRows.flatMap((r) => {
+      const { config: c } = r;
+      const train = r.timings.train;
+      if (!train) return [];
+      const rate = gflops(3 * forwardFlopOf(c), train.median);
       return [
-        label(c),
-        r.system,
-        t.train.median.toFixed(1),
-        spread(t.train),
-        ((c.batch * 1000) / t.train.median).toFixed(0),
-        rate.toFixed(2),
-        ((100 * rate) / peak).toFixed(1),
-        versusTfWasm(r, (x) => x.train),
-        versusOneThread(r, (x) => x.train),
+        [
+          label(c),
+          r.system,
+          train.median.toFixed(1),
+          spread(train),
+          ((c.batch * 1000) / train.median).toFixed(0),
+          rate.toFixed(2),
+          ((100 * rate) / peak).toFixed(1),
+          versusTfWasm(r, (x) => x.train),
+          versusOneThread(r, (x) => x.train),
+        ],
       ];
     }),
   ),
@@ -254,7 +293,16 @@ console.log(
 console.log('\nInference: predict on the batch, and on one sequence (latency)\n');
 console.log(
   table(
-    ['config', 'system', 'batch ms', 'GFLOP/s', '× TF.js wasm', 'one sequence ms', '× TF.js wasm'],
+    [
+      'config',
+      'system',
+      'batch ms',
+      'GFLOP/s',
+      '× TF.js wasm',
+      '× ONNX RT (same threads)',
+      'one sequence ms',
+      '× TF.js wasm',
+    ],
     systemRows.map((r) => {
       const { config: c, timings: t } = r;
       return [
@@ -263,10 +311,44 @@ console.log(
         t.predict.median.toFixed(2),
         gflops(forwardFlopOf(c), t.predict.median).toFixed(2),
         versusTfWasm(r, (x) => x.predict),
+        versusOnnx(r, (x) => x.predict),
         t.latency.median.toFixed(2),
         versusTfWasm(r, (x) => x.latency),
       ];
     }),
+  ),
+);
+
+// Peak kernel memory of a training step, each config in a fresh process.
+const memoryRows = configs.map((config) => {
+  const output = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', new URL('./memory.ts', import.meta.url).pathname, JSON.stringify(config)],
+    { encoding: 'utf8' },
+  );
+  return {
+    config,
+    ...(JSON.parse(output) as { peakBytes: number; startBytes: number; neededBytes: number }),
+  };
+});
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+console.log('\nPeak kernel memory of a training step (gru-wasm, one thread)\n');
+console.log(
+  table(
+    [
+      'config',
+      'peak MiB (all linear memory)',
+      'at load',
+      'needed MiB (weights, grads, Adam, cache, batch)',
+      'peak / needed',
+    ],
+    memoryRows.map((m) => [
+      label(m.config),
+      mib(m.peakBytes),
+      mib(m.startBytes),
+      mib(m.neededBytes),
+      (m.peakBytes / m.neededBytes).toFixed(2),
+    ]),
   ),
 );
 
@@ -282,9 +364,10 @@ if (!quick) {
     gruForwardBackward: { dims, rows: rows.map((r) => ({ ...r, gflops: gflops(r.flop, r.ms) })) },
     systems: systemRows.map((r) => ({
       ...r,
-      trainGflops: gflops(3 * forwardFlopOf(r.config), r.timings.train.median),
+      trainGflops: r.timings.train && gflops(3 * forwardFlopOf(r.config), r.timings.train.median),
       predictGflops: gflops(forwardFlopOf(r.config), r.timings.predict.median),
     })),
+    memory: memoryRows,
   };
   await writeFile(file, `${JSON.stringify(record, null, 1)}\n`);
   console.log(`\nresults written to ${file.pathname}`);
