@@ -276,6 +276,9 @@ pub fn gru_forward(
     Ok(())
 }
 
+/// Rows of ∂(recurrent projection) gathered before each ∂U GEMM in backward.
+const DU_CHUNK_ROWS: usize = 512;
+
 /// `x·W + b_input` for every step at once: `[B·T, 3H]`, rows in input order.
 fn input_projection(
     op: &'static str,
@@ -475,6 +478,25 @@ pub fn gru_backward(
     grads: GruGrads,
     ws: &mut GemmWorkspace,
 ) -> KernelResult<()> {
+    backward_in_chunks(shape, options, params, x, cache, mask, recurrent_mask, d_output, grads, ws, DU_CHUNK_ROWS)
+}
+
+/// [`gru_backward`], accumulating ∂U over chunks of about `du_chunk_rows`
+/// rows (whole steps of the batch).
+#[allow(clippy::too_many_arguments)]
+fn backward_in_chunks(
+    shape: GruShape,
+    options: &GruOptions,
+    params: &GruParams,
+    x: &[f32],
+    cache: &[f32],
+    mask: Option<&[f32]>,
+    recurrent_mask: Option<&[f32]>,
+    d_output: &[f32],
+    grads: GruGrads,
+    ws: &mut GemmWorkspace,
+    du_chunk_rows: usize,
+) -> KernelResult<()> {
     const OP: &str = "gru_backward";
     let cache_len = shape.validate(OP, options, params)?;
     let GruShape { batch, steps, input, units } = shape;
@@ -517,7 +539,13 @@ pub fn gru_backward(
     // ∂L/∂(x·W + b_i) in input order [B·T, 3H], and ∂L/∂(recurrent
     // projection) in processing order [T·B, 3H].
     let mut d_xw = zeroed(OP, "∂L/∂(input projection)", batch * steps * h3)?;
-    let mut d_hu = zeroed(OP, "∂L/∂(recurrent projection)", steps * batch * h3)?;
+    // ∂L/∂(recurrent projection) is kept for a chunk of steps at a time, and
+    // ∂U accumulated one chunk at a time: rows enough for an efficient GEMM,
+    // a small buffer next to the cache.
+    let chunk = du_chunk_rows.div_ceil(batch).clamp(1, steps);
+    let mut d_hu = zeroed(OP, "∂L/∂(recurrent projection)", chunk * batch * h3)?;
+    let mut recurrent_bias_sums = vec![0.0f64; if options.reset_after && grads.bias.is_some() { h3 } else { 0 }];
+    let mut d_recurrent_written = false;
     let mut dh = zeroed(OP, "∂L/∂h", state_len)?;
     let mut dh_prev = zeroed(OP, "∂L/∂h", state_len)?;
     let mut d_reset_state = zeroed(OP, "∂L/∂h", state_len)?;
@@ -549,7 +577,9 @@ pub fn gru_backward(
         }
         let h_prev = &states[s * state_len..(s + 1) * state_len];
         let gates_s = &gates[s * batch * h4..(s + 1) * batch * h4];
-        let d_hu_s = &mut d_hu[s * batch * h3..(s + 1) * batch * h3];
+        let chunk_start = s - s % chunk;
+        let local = s - chunk_start;
+        let d_hu_s = &mut d_hu[local * batch * h3..(local + 1) * batch * h3];
 
         // Through the blend and the activations: ∂ pre-activations of z and h̃.
         for b in 0..batch {
@@ -623,6 +653,30 @@ pub fn gru_backward(
             None => dh_prev.iter_mut().zip(&dh_recurrent).for_each(|(d, g)| *d += g),
         }
         std::mem::swap(&mut dh, &mut dh_prev);
+
+        if local == 0 {
+            // ∂U += Σ_{s in chunk} h_sᵀ·∂hu_s, the chunk's steps as one GEMM.
+            let rows = chunk.min(steps - chunk_start) * batch;
+            let beta = if d_recurrent_written { 1.0 } else { 0.0 };
+            let prev_states = MatRef::row_major(
+                &recurrent_states[chunk_start * state_len..chunk_start * state_len + rows * units],
+                rows,
+                units,
+            );
+            let d_hu_mat = MatRef::row_major(&d_hu[..rows * h3], rows, h3);
+            let mut d_recurrent = MatMut::row_major(&mut *grads.recurrent_kernel, units, h3);
+            if options.reset_after {
+                gemm(1.0, prev_states.t(), d_hu_mat, beta, d_recurrent, ws);
+            } else {
+                gemm(1.0, prev_states.t(), d_hu_mat.columns(0, h2), beta, d_recurrent.columns(0, h2), ws);
+                let reset_states = MatRef::new(&gates[chunk_start * batch * h4 + h3..], rows, units, h4, 1);
+                gemm(1.0, reset_states.t(), d_hu_mat.columns(h2, units), beta, d_recurrent.columns(h2, units), ws);
+            }
+            d_recurrent_written = true;
+            for row in d_hu[..rows * h3].chunks_exact(h3) {
+                recurrent_bias_sums.iter_mut().zip(row).for_each(|(sum, &g)| *sum += f64::from(g));
+            }
+        }
     }
 
     if let Some(dh0) = grads.initial_state {
@@ -647,21 +701,10 @@ pub fn gru_backward(
             ws,
         );
     }
-    // ∂U = Σ_s h_sᵀ·∂hu_s as one GEMM over all steps: states[0..T] is [T·B, H].
-    let all_prev_states = MatRef::row_major(recurrent_states, steps * batch, units);
-    let d_hu_mat = MatRef::row_major(&d_hu, steps * batch, h3);
-    let mut d_recurrent = MatMut::row_major(grads.recurrent_kernel, units, h3);
-    if options.reset_after {
-        gemm(1.0, all_prev_states.t(), d_hu_mat, 0.0, d_recurrent, ws);
-    } else {
-        gemm(1.0, all_prev_states.t(), d_hu_mat.columns(0, h2), 0.0, d_recurrent.columns(0, h2), ws);
-        let all_reset_states = MatRef::new(&gates[h3..], steps * batch, units, h4, 1);
-        gemm(1.0, all_reset_states.t(), d_hu_mat.columns(h2, units), 0.0, d_recurrent.columns(h2, units), ws);
-    }
     if let Some(db) = grads.bias {
         column_sums(&d_xw, h3, &mut db[..h3]);
         if options.reset_after {
-            column_sums(&d_hu, h3, &mut db[h3..]);
+            db[h3..].iter_mut().zip(&recurrent_bias_sums).for_each(|(d, &sum)| *d = sum as f32);
         }
     }
     Ok(())

@@ -155,6 +155,44 @@ fn check_dropped(
     assert_close(&format!("{what} dX"), &dx, &num, abs, rel);
     let num = numeric_gradient(&h064, h, |p| loss(reference.forward(&k64, &u64_, &b64, &x64, p)));
     assert_close(&format!("{what} dInitialState"), &dh0, &num, abs, rel);
+
+    // ∂U and the recurrent bias accumulated over chunks of steps (here one
+    // step, and two) equal the one-chunk result checked above.
+    for chunk_steps in [1, 2] {
+        let mut du_chunked = vec![0.0; recurrent.len()];
+        let mut db_chunked = vec![0.0; bias.len()];
+        let grads = GruGrads {
+            kernel: &mut vec![0.0; kernel.len()],
+            recurrent_kernel: &mut du_chunked,
+            bias: use_bias.then_some(&mut db_chunked[..]),
+            x: None,
+            initial_state: None,
+        };
+        backward_in_chunks(
+            shape,
+            &options,
+            &params,
+            &x,
+            &cache,
+            mask,
+            recurrent_mask,
+            &upstream,
+            grads,
+            &mut ws,
+            chunk_steps * batch,
+        )
+        .unwrap();
+        assert_close(
+            &format!("{what} dRecurrentKernel in {chunk_steps}-step chunks"),
+            &du_chunked,
+            &to_f64(&du),
+            1e-6,
+            1e-5,
+        );
+        if use_bias {
+            assert_close(&format!("{what} dBias in {chunk_steps}-step chunks"), &db_chunked, &to_f64(&db), 1e-6, 1e-5);
+        }
+    }
 }
 
 #[test]
