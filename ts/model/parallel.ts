@@ -12,8 +12,9 @@ import { Random } from '../random.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import type { ReplicaHandle, ReplicaSpec } from '../worker/protocol.js';
 import { KernelWorkers } from '../worker/workers.js';
+import type { BatchSums } from './batch.js';
 import { gatherRows } from './data.js';
-import type { BatchSums, Sequential } from './sequential.js';
+import type { Sequential } from './sequential.js';
 
 export class DataParallel {
   private constructor(

@@ -11,10 +11,12 @@ import type { LossName, Ptr } from '../kernel/types.js';
 import type { Activation, Layer, WeightSource } from '../layers/layer.js';
 import { type Optimizer, optimizerFromName } from '../optimizers/index.js';
 import { type Shape, sizeOf, Tensor } from '../tensor.js';
+import { addBatch, averages, type BatchSums, type Totals } from './batch.js';
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf } from './data.js';
 import { type Metric, metricSum, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
+import { summaryTable } from './summary.js';
 import { type FitArgs, type History, train } from './training.js';
 
 const LOSSES: readonly LossName[] = [
@@ -43,47 +45,6 @@ interface Compiled {
   optimizer: Optimizer | undefined;
   loss: LossName;
   metrics: Metric[];
-}
-
-/** Per-batch results before averaging. */
-export interface BatchSums {
-  /** Sequences in the batch. */
-  samples: number;
-  /** The batch's loss times its sequence count (epochs average over sequences, as Keras). */
-  loss: number;
-  /** Σ metric over the loss samples that count (unpadded steps). */
-  metrics: number[];
-  /**
-   * How many loss samples count (unpadded steps): the batch's loss is their
-   * mean, so a share of a batch weighs its gradient by this.
-   */
-  metricWeight: number;
-}
-
-/** Running sums over an epoch's batches. */
-export interface Totals {
-  samples: number;
-  loss: number;
-  metricWeight: number;
-  metrics: number[];
-}
-
-export function addBatch(totals: Totals, sums: BatchSums): void {
-  totals.samples += sums.samples;
-  totals.loss += sums.loss;
-  totals.metricWeight += sums.metricWeight;
-  sums.metrics.forEach((m, i) => {
-    totals.metrics[i] = (totals.metrics[i] ?? 0) + m;
-  });
-}
-
-/** The logs of an epoch: loss per sequence, metrics per counted loss sample. */
-export function averages(names: readonly string[], totals: Totals): Logs {
-  const logs: Logs = { loss: totals.loss / totals.samples };
-  names.slice(1).forEach((name, i) => {
-    logs[name] = totals.metricWeight > 0 ? (totals.metrics[i] ?? 0) / totals.metricWeight : 0;
-  });
-  return logs;
 }
 
 export class Sequential implements TrainingModel {
@@ -499,24 +460,7 @@ export class Sequential implements TrainingModel {
 
   /** A Keras-style table of layers, output shapes and parameter counts; printed and returned. */
   summary(printFn: (line: string) => void = console.log): string {
-    const rows = this.layers.map((l) => [
-      `${l.name} (${l.className})`,
-      `[null, ${l.computeOutputShape(l.builtInputShape).join(', ')}]`,
-      String(l.countParams()),
-    ]);
-    const header = ['Layer (type)', 'Output shape', 'Param #'];
-    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)) + 2);
-    const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('');
-    const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
-    const text = [
-      rule,
-      line(header),
-      rule.replace(/_/g, '='),
-      ...rows.map(line),
-      rule,
-      `Total params: ${this.countParams()}`,
-      rule,
-    ].join('\n');
+    const text = summaryTable(this);
     printFn(text);
     return text;
   }

@@ -3,10 +3,11 @@
 import type { CheckpointArgs } from '../io/checkpoint.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor.js';
+import { addBatch, averages, type Totals } from './batch.js';
 import type { Callback, Logs } from './callbacks.js';
 import { samplesOf } from './data.js';
 import { defaultVerbosity, ProgressLogger } from './progress.js';
-import { addBatch, averages, type Sequential, type Totals } from './sequential.js';
+import type { Sequential } from './sequential.js';
 
 export interface FitArgs {
   /** Default 1. */

@@ -5,7 +5,7 @@
  */
 import type { LayerJson } from '../io/topology.js';
 import type { LossName, Ptr } from '../kernel/types.js';
-import type { BatchSums } from '../model/sequential.js';
+import type { BatchSums } from '../model/batch.js';
 
 /**
  * What a worker posts once it listens: messages sent before that could be

@@ -1,0 +1,23 @@
+/** `model.summary()`: Keras' table of layers, output shapes and parameter counts. */
+import type { Layer } from '../layers/layer.js';
+
+export function summaryTable(model: { layers: readonly Layer[]; countParams(): number }): string {
+  const rows = model.layers.map((l) => [
+    `${l.name} (${l.className})`,
+    `[null, ${l.computeOutputShape(l.builtInputShape).join(', ')}]`,
+    String(l.countParams()),
+  ]);
+  const header = ['Layer (type)', 'Output shape', 'Param #'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)) + 2);
+  const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('');
+  const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
+  return [
+    rule,
+    line(header),
+    rule.replace(/_/g, '='),
+    ...rows.map(line),
+    rule,
+    `Total params: ${model.countParams()}`,
+    rule,
+  ].join('\n');
+}
