@@ -231,6 +231,28 @@ describe('failures', () => {
         ),
       ).rejects.toThrow(/runShare in kernel worker 0: .*not a live tensor/);
       expect(workers.failure).toBeUndefined();
+      // Malformed calls: an unknown replica, wrong types, and a value that cannot be posted.
+      await expect(
+        within(
+          workers.call(0, 'runShare', (api) => api.runShare(999, share)),
+          'unknown replica',
+        ),
+      ).rejects.toThrow(/runShare in kernel worker 0: kernel worker: no replica 999/);
+      const garbage = { ...share, rows: 'two' } as unknown as typeof share;
+      await expect(
+        within(
+          workers.call(0, 'runShare', (api) => api.runShare(replica.id, garbage)),
+          'wrong types',
+        ),
+      ).rejects.toThrow('runShare in kernel worker 0: runShare: `rows` must be a positive integer, got two');
+      const unpostable = { ...share, x: (() => 12) as unknown as number };
+      await expect(
+        within(
+          workers.call(0, 'runShare', (api) => api.runShare(replica.id, unpostable)),
+          'unpostable',
+        ),
+      ).rejects.toThrow(/could not be cloned/);
+      expect(workers.failure).toBeUndefined();
       const stats = await within(
         workers.call(0, 'live', (api) => api.live()),
         'live',

@@ -87,6 +87,18 @@ function guard<T>(call: () => T): T {
   }
 }
 
+/** Refuses a call whose rows or offsets are not what the protocol says (a bug on the calling side). */
+function checkCall(op: string, values: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined && name === 'sampleWeights') continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < (name === 'rows' ? 1 : 0)) {
+      throw new Error(
+        `${op}: \`${name}\` must be ${name === 'rows' ? 'a positive integer' : 'a tensor offset'}, got ${String(value)}`,
+      );
+    }
+  }
+}
+
 const api: KernelWorkerApi = {
   async attach(module, memory) {
     if (attached) throw new Error('kernel worker: already attached');
@@ -113,6 +125,7 @@ const api: KernelWorkerApi = {
   predictValues(id, values, rows) {
     return guard(() => {
       const model = replica(id);
+      checkCall('predictValues', { rows });
       const k = kernel();
       const input = k.upload(values);
       const output = k.alloc(rows * sizeOf(model.outputShape));
@@ -139,6 +152,7 @@ const api: KernelWorkerApi = {
   runShare(id, share: Share) {
     return guard(() => {
       const model = replica(id);
+      checkCall('runShare', { x: share.x, y: share.y, rows: share.rows, sampleWeights: share.sampleWeights });
       model.layers.forEach((layer, i) => {
         layer.restoreRandomPositions(share.randomPositions[i] ?? []);
       });
@@ -147,7 +161,11 @@ const api: KernelWorkerApi = {
   },
 
   predictShare(id, share: PredictShare) {
-    guard(() => replica(id).predictInto(share.x, share.rows, share.out));
+    guard(() => {
+      const model = replica(id);
+      checkCall('predictShare', { x: share.x, rows: share.rows, out: share.out });
+      model.predictInto(share.x, share.rows, share.out);
+    });
   },
 
   disposeReplica(id) {
