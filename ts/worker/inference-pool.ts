@@ -121,13 +121,16 @@ export class InferencePool {
     if (this.disposed) return Promise.reject(new Error('predict: the inference pool was disposed'));
     const k = this.model.kernel;
     let rows: number;
+    let input: Ptr | undefined;
+    let output: Ptr;
     try {
       rows = samplesOf(this.model, x, undefined, 'predict');
+      input = k.upload(x.view());
+      output = k.alloc(rows * sizeOf(this.model.outputShape));
     } catch (error) {
+      if (input !== undefined) k.free(input);
       return Promise.reject(error);
     }
-    const input = k.upload(x.view());
-    const output = k.alloc(rows * sizeOf(this.model.outputShape));
     return new Promise<Tensor>((resolve, reject) => {
       this.queue.push({ input, rows, output, resolve, reject });
       this.serve();

@@ -32,7 +32,6 @@
 use crate::error::{expect_len, expect_positive, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 use crate::ops::activation::Activation;
-use crate::ops::dense::column_sums;
 
 /// Sizes of one GRU call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,7 +196,11 @@ pub fn gru_forward(
     }
 
     let (h3, state_len) = (3 * units, batch * units);
-    let xw = input_projection(OP, shape, params, x, ws)?;
+    // The input projection x·W + b is computed for a chunk of steps at a
+    // time: one efficient GEMM, and a buffer small next to the cache.
+    let chunk = chunk_steps(shape);
+    let mut x_chunk = zeroed(OP, "a chunk of inputs", chunk * batch * input)?;
+    let mut xw = zeroed(OP, "the input projection", chunk * batch * h3)?;
     let training = cache.is_some();
 
     // States and gates live in the cache when training; inference keeps two
@@ -227,6 +230,12 @@ pub fn gru_forward(
 
     for s in 0..steps {
         let t = shape.input_step(options, s);
+        let local = s % chunk;
+        if local == 0 {
+            let rows = chunk.min(steps - s) * batch;
+            gather_steps(shape, options, x, s, &mut x_chunk[..rows * input]);
+            project(params, &x_chunk[..rows * input], &mut xw[..rows * h3], shape, ws);
+        }
         let (h_prev, h_next, gates_s) = if !training {
             // Inference: ping-pong between the two state buffers.
             let (a, b) = states.split_at_mut(state_len);
@@ -240,7 +249,7 @@ pub fn gru_forward(
             let gate_block = &mut gates[s * batch * 4 * units..(s + 1) * batch * 4 * units];
             (&before[s * state_len..], &mut after[..state_len], gate_block)
         };
-        let step = Step { shape, options, xw: &xw, t };
+        let step = Step { shape, options, xw: &xw[local * batch * h3..(local + 1) * batch * h3] };
         let h_recurrent: &[f32] = match recurrent_mask {
             Some(m) => {
                 dropped_state.iter_mut().zip(h_prev.iter().zip(m)).for_each(|(d, (h, m))| *d = h * m);
@@ -276,20 +285,32 @@ pub fn gru_forward(
     Ok(())
 }
 
-/// Rows of ∂(recurrent projection) gathered before each ∂U GEMM in backward.
-const DU_CHUNK_ROWS: usize = 512;
+/// Rows (steps × batch) whose input projection, and in backward whose
+/// gradients, are held at a time: enough for efficient GEMMs.
+const CHUNK_ROWS: usize = 512;
 
-/// `x·W + b_input` for every step at once: `[B·T, 3H]`, rows in input order.
-fn input_projection(
-    op: &'static str,
-    shape: GruShape,
-    params: &GruParams,
-    x: &[f32],
-    ws: &mut GemmWorkspace,
-) -> KernelResult<Vec<f32>> {
-    let GruShape { batch, steps, input, units } = shape;
-    let h3 = 3 * units;
-    let mut xw = zeroed(op, "the input projection", batch * steps * h3)?;
+/// Steps per chunk of about [`CHUNK_ROWS`] rows.
+fn chunk_steps(shape: GruShape) -> usize {
+    CHUNK_ROWS.div_ceil(shape.batch).clamp(1, shape.steps)
+}
+
+/// Copies the inputs of processing steps `first..` into `out`, `[steps, B, I]`
+/// (processing order), as many steps as `out` holds.
+fn gather_steps(shape: GruShape, options: &GruOptions, x: &[f32], first: usize, out: &mut [f32]) {
+    let GruShape { batch, steps, input, .. } = shape;
+    for (local, step_rows) in out.chunks_exact_mut(batch * input).enumerate() {
+        let t = shape.input_step(options, first + local);
+        for (b, row) in step_rows.chunks_exact_mut(input).enumerate() {
+            let src = (b * steps + t) * input;
+            row.copy_from_slice(&x[src..src + input]);
+        }
+    }
+}
+
+/// `xw = x·W + b_input` for the rows of `x` (`[rows, I]` → `[rows, 3H]`).
+fn project(params: &GruParams, x: &[f32], xw: &mut [f32], shape: GruShape, ws: &mut GemmWorkspace) {
+    let (input, h3) = (shape.input, 3 * shape.units);
+    let rows = x.len() / input;
     let beta = match params.bias {
         Some(bias) => {
             xw.chunks_exact_mut(h3).for_each(|row| row.copy_from_slice(&bias[..h3]));
@@ -299,13 +320,12 @@ fn input_projection(
     };
     gemm(
         1.0,
-        MatRef::row_major(x, batch * steps, input),
+        MatRef::row_major(x, rows, input),
         MatRef::row_major(params.kernel, input, h3),
         beta,
-        MatMut::row_major(&mut xw, batch * steps, h3),
+        MatMut::row_major(xw, rows, h3),
         ws,
     );
-    Ok(xw)
 }
 
 /// The states one step reads and writes, each `[B, H]`.
@@ -322,17 +342,14 @@ struct StepStates<'a> {
 struct Step<'a> {
     shape: GruShape,
     options: &'a GruOptions,
-    /// `[B·T, 3H]`, input order.
+    /// `[B, 3H]`: this step's input projection.
     xw: &'a [f32],
-    /// Input time step of this processing step.
-    t: usize,
 }
 
 impl Step<'_> {
     fn xw_row(&self, b: usize) -> &[f32] {
         let h3 = 3 * self.shape.units;
-        let row = b * self.shape.steps + self.t;
-        &self.xw[row * h3..(row + 1) * h3]
+        &self.xw[b * h3..(b + 1) * h3]
     }
 
     /// # Parameters
@@ -478,7 +495,7 @@ pub fn gru_backward(
     grads: GruGrads,
     ws: &mut GemmWorkspace,
 ) -> KernelResult<()> {
-    backward_in_chunks(shape, options, params, x, cache, mask, recurrent_mask, d_output, grads, ws, DU_CHUNK_ROWS)
+    backward_in_chunks(shape, options, params, x, cache, mask, recurrent_mask, d_output, grads, ws, CHUNK_ROWS)
 }
 
 /// [`gru_backward`], accumulating ∂U over chunks of about `du_chunk_rows`
@@ -493,7 +510,7 @@ fn backward_in_chunks(
     mask: Option<&[f32]>,
     recurrent_mask: Option<&[f32]>,
     d_output: &[f32],
-    grads: GruGrads,
+    mut grads: GruGrads,
     ws: &mut GemmWorkspace,
     du_chunk_rows: usize,
 ) -> KernelResult<()> {
@@ -538,11 +555,14 @@ fn backward_in_chunks(
 
     // ∂L/∂(x·W + b_i) in input order [B·T, 3H], and ∂L/∂(recurrent
     // projection) in processing order [T·B, 3H].
-    let mut d_xw = zeroed(OP, "∂L/∂(input projection)", batch * steps * h3)?;
-    // ∂L/∂(recurrent projection) is kept for a chunk of steps at a time, and
-    // ∂U accumulated one chunk at a time: rows enough for an efficient GEMM,
-    // a small buffer next to the cache.
+    // ∂L/∂(input projection) and ∂L/∂(recurrent projection) are kept for a
+    // chunk of steps at a time (rows `local·B + b`), and ∂W, ∂x, ∂U and ∂b
+    // accumulated one chunk at a time.
     let chunk = du_chunk_rows.div_ceil(batch).clamp(1, steps);
+    let mut d_xw = zeroed(OP, "∂L/∂(input projection)", chunk * batch * h3)?;
+    let mut x_chunk = zeroed(OP, "a chunk of inputs", chunk * batch * input)?;
+    let mut dx_chunk = zeroed(OP, "a chunk of ∂L/∂x", if grads.x.is_some() { chunk * batch * input } else { 0 })?;
+    let mut input_bias_sums = vec![0.0f64; if grads.bias.is_some() { h3 } else { 0 }];
     let mut d_hu = zeroed(OP, "∂L/∂(recurrent projection)", chunk * batch * h3)?;
     let mut recurrent_bias_sums = vec![0.0f64; if options.reset_after && grads.bias.is_some() { h3 } else { 0 }];
     let mut d_recurrent_written = false;
@@ -585,7 +605,7 @@ fn backward_in_chunks(
         for b in 0..batch {
             let g = &gates_s[b * h4..(b + 1) * h4];
             let (z, r, candidate, extra) = (&g[..units], &g[units..h2], &g[h2..h3], &g[h3..]);
-            let row = b * steps + t;
+            let row = local * batch + b;
             let d_xw_row = &mut d_xw[row * h3..(row + 1) * h3];
             let d_hu_row = &mut d_hu_s[b * h3..(b + 1) * h3];
             let hp = &h_prev[b * units..(b + 1) * units];
@@ -634,7 +654,7 @@ fn backward_in_chunks(
                 let r = &gates_s[b * h4 + units..b * h4 + h2];
                 let hr = &rec_prev[b * units..(b + 1) * units];
                 let drh = &d_reset_state[b * units..(b + 1) * units];
-                let row = b * steps + t;
+                let row = local * batch + b;
                 let d_r = &mut d_xw[row * h3 + units..row * h3 + h2];
                 for j in 0..units {
                     d_r[j] = drh[j] * hr[j];
@@ -672,9 +692,30 @@ fn backward_in_chunks(
                 let reset_states = MatRef::new(&gates[chunk_start * batch * h4 + h3..], rows, units, h4, 1);
                 gemm(1.0, reset_states.t(), d_hu_mat.columns(h2, units), beta, d_recurrent.columns(h2, units), ws);
             }
+            // ∂W += x_chunkᵀ·∂xw_chunk, and ∂x for the chunk's rows.
+            let x_rows = &mut x_chunk[..rows * input];
+            gather_steps(shape, options, x, chunk_start, x_rows);
+            let d_xw_mat = MatRef::row_major(&d_xw[..rows * h3], rows, h3);
+            let d_kernel = MatMut::row_major(&mut *grads.kernel, input, h3);
+            gemm(1.0, MatRef::row_major(x_rows, rows, input).t(), d_xw_mat, beta, d_kernel, ws);
+            if let Some(dx) = grads.x.as_deref_mut() {
+                let dx_rows = &mut dx_chunk[..rows * input];
+                let kernel_t = MatRef::row_major(params.kernel, input, h3).t();
+                gemm(1.0, d_xw_mat, kernel_t, 0.0, MatMut::row_major(dx_rows, rows, input), ws);
+                for (local, step_rows) in dx_rows.chunks_exact(batch * input).enumerate() {
+                    let t = shape.input_step(options, chunk_start + local);
+                    for (b, row) in step_rows.chunks_exact(input).enumerate() {
+                        let dst = (b * steps + t) * input;
+                        dx[dst..dst + input].copy_from_slice(row);
+                    }
+                }
+            }
             d_recurrent_written = true;
             for row in d_hu[..rows * h3].chunks_exact(h3) {
                 recurrent_bias_sums.iter_mut().zip(row).for_each(|(sum, &g)| *sum += f64::from(g));
+            }
+            for row in d_xw[..rows * h3].chunks_exact(h3) {
+                input_bias_sums.iter_mut().zip(row).for_each(|(sum, &g)| *sum += f64::from(g));
             }
         }
     }
@@ -682,27 +723,8 @@ fn backward_in_chunks(
     if let Some(dh0) = grads.initial_state {
         dh0.copy_from_slice(&dh);
     }
-    let d_xw_mat = MatRef::row_major(&d_xw, batch * steps, h3);
-    gemm(
-        1.0,
-        MatRef::row_major(x, batch * steps, input).t(),
-        d_xw_mat,
-        0.0,
-        MatMut::row_major(grads.kernel, input, h3),
-        ws,
-    );
-    if let Some(dx) = grads.x {
-        gemm(
-            1.0,
-            d_xw_mat,
-            MatRef::row_major(params.kernel, input, h3).t(),
-            0.0,
-            MatMut::row_major(dx, batch * steps, input),
-            ws,
-        );
-    }
     if let Some(db) = grads.bias {
-        column_sums(&d_xw, h3, &mut db[..h3]);
+        db[..h3].iter_mut().zip(&input_bias_sums).for_each(|(d, &sum)| *d = sum as f32);
         if options.reset_after {
             db[h3..].iter_mut().zip(&recurrent_bias_sums).for_each(|(d, &sum)| *d = sum as f32);
         }

@@ -159,13 +159,15 @@ fn check_dropped(
     // ∂U and the recurrent bias accumulated over chunks of steps (here one
     // step, and two) equal the one-chunk result checked above.
     for chunk_steps in [1, 2] {
+        let mut dk_chunked = vec![0.0; kernel.len()];
         let mut du_chunked = vec![0.0; recurrent.len()];
         let mut db_chunked = vec![0.0; bias.len()];
+        let mut dx_chunked = vec![0.0; x.len()];
         let grads = GruGrads {
-            kernel: &mut vec![0.0; kernel.len()],
+            kernel: &mut dk_chunked,
             recurrent_kernel: &mut du_chunked,
             bias: use_bias.then_some(&mut db_chunked[..]),
-            x: None,
+            x: Some(&mut dx_chunked),
             initial_state: None,
         };
         backward_in_chunks(
@@ -230,6 +232,17 @@ fn other_activations_and_no_bias() {
         check(shape, options, true, seed);
         let options = GruOptions { reset_after, activation: Activation::Linear, ..GruOptions::default() };
         check(shape, options, false, seed + 10);
+    }
+}
+
+#[test]
+fn batches_longer_than_one_chunk() {
+    // 60 × 21 = 1,260 rows: the input projection, ∂W, ∂x and ∂U in chunks of
+    // 9, 9 and 3 steps, in both directions and both reset placements.
+    let shape = GruShape { batch: 60, steps: 21, input: 2, units: 3 };
+    for (seed, reset_after, go_backwards) in [(90, false, false), (91, true, true)] {
+        let options = GruOptions { reset_after, go_backwards, return_sequences: true, ..GruOptions::default() };
+        check(shape, options, true, seed);
     }
 }
 
