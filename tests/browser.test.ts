@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { type Browser, chromium, type Download } from 'playwright-core';
+import { type Browser, chromium, type Download, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seattleFromCsv } from '../demo/seattle.js';
@@ -73,38 +73,46 @@ afterAll(async () => {
   if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
+/** Collects page errors, console errors and failed responses, which a test expects none of. */
+function problemsOf(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
+  });
+  return problems;
+}
+
+const demoState = (page: Page) => page.evaluate(() => (window as unknown as { gruDemo: DemoState }).gruDemo);
+
+/** Waits until the demo reaches one of `phases`. */
+async function phase(page: Page, phases: DemoState['phase'][], timeout = 30_000): Promise<DemoState> {
+  await page.waitForFunction(
+    (wanted) => wanted.includes((window as unknown as { gruDemo: DemoState }).gruDemo.phase),
+    phases,
+    { timeout },
+  );
+  return demoState(page);
+}
+
 /** The isolated page's forecasts, which the page without isolation must repeat. */
 let isolatedProbabilities: number[] | undefined;
 
 describe('browser demo (examples/web)', () => {
   it('trains on a kernel worker in Chromium, stays responsive, saves to IndexedDB and downloads', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
-    });
+    const problems = problemsOf(page);
     await page.goto(`${origin}/index.html`);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    const demoState = () => page.evaluate(() => (window as unknown as { gruDemo: DemoState }).gruDemo);
-    await page.waitForFunction(
-      () => (window as unknown as { gruDemo: DemoState }).gruDemo.phase !== 'loading',
-      {
-        timeout: 30_000,
-      },
-    );
-    expect((await demoState()).error).toBe('');
-    expect((await demoState()).kernel).toBe('threads');
+    const ready = await phase(page, ['ready', 'failed']);
+    expect(ready.error).toBe('');
+    expect(ready.kernel).toBe('threads');
 
     await page.click('#train');
-    await page.waitForFunction(
-      () => ['done', 'failed'].includes((window as unknown as { gruDemo: DemoState }).gruDemo.phase),
-      { timeout: 180_000 },
-    );
-    const final = await demoState();
+    const final = await phase(page, ['done', 'failed'], 180_000);
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/web-demo.png', fullPage: true });
     expect(final.error).toBe('');
@@ -124,7 +132,7 @@ describe('browser demo (examples/web)', () => {
 
     // Saved in IndexedDB, the model comes back after a reload with the same forecasts.
     await page.click('#save');
-    await page.waitForFunction(() => (window as unknown as { gruDemo: DemoState }).gruDemo.phase === 'saved');
+    await phase(page, ['saved', 'failed']);
     // Downloaded, its two files load in Node and predict the same.
     const downloads: Download[] = [];
     page.on('download', (download) => downloads.push(download));
@@ -149,13 +157,9 @@ describe('browser demo (examples/web)', () => {
     downloaded.dispose();
 
     await page.reload();
-    await page.waitForFunction(() => (window as unknown as { gruDemo: DemoState }).gruDemo.phase === 'ready');
+    await phase(page, ['ready', 'failed']);
     await page.click('#load');
-    await page.waitForFunction(
-      () => ['done', 'failed'].includes((window as unknown as { gruDemo: DemoState }).gruDemo.phase),
-      { timeout: 30_000 },
-    );
-    const reloaded = await demoState();
+    const reloaded = await phase(page, ['done', 'failed']);
     expect(reloaded.error).toBe('');
     expect(reloaded.source).toBe('indexeddb');
     expect(reloaded.probabilities).toEqual(final.probabilities);
@@ -197,7 +201,7 @@ describe('browser demo (examples/web)', () => {
     );
     expectClose(
       'gru-wasm on TensorFlow.js’ IndexedDB record',
-      (await demoState()).probabilities,
+      (await demoState(page)).probabilities,
       fromTfjs.theirs,
       2e-5,
     );
@@ -207,27 +211,14 @@ describe('browser demo (examples/web)', () => {
 
   it('falls back quietly without cross-origin isolation: one thread, a copying pool, the same forecasts', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    const problems = problemsOf(page);
     await page.goto(`${origin}/open/index.html`);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
-    const demoState = () => page.evaluate(() => (window as unknown as { gruDemo: DemoState }).gruDemo);
-    await page.waitForFunction(
-      () => (window as unknown as { gruDemo: DemoState }).gruDemo.phase === 'ready',
-      {
-        timeout: 30_000,
-      },
-    );
-    expect((await demoState()).kernel).toBe('simd');
+    const ready = await phase(page, ['ready', 'failed']);
+    expect(ready.error).toBe('');
+    expect(ready.kernel).toBe('simd');
     await page.click('#train');
-    await page.waitForFunction(
-      () => ['done', 'failed'].includes((window as unknown as { gruDemo: DemoState }).gruDemo.phase),
-      { timeout: 180_000 },
-    );
-    const final = await demoState();
+    const final = await phase(page, ['done', 'failed'], 180_000);
     await page.screenshot({ path: 'test-results/web-demo-not-isolated.png', fullPage: true });
     expect(final.error).toBe('');
     expect(final.poolMemory).toBe('copied');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
 import { randomUniform } from './support/random.js';
+import { within } from './support/within.js';
 
 await gw.ready();
 const [T, I] = [30, 6];
@@ -17,14 +18,6 @@ const dir = mkdtempSync(join(tmpdir(), 'gru-wasm-pool-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function model(units = 16) {
   gw.setRandomSeed(3);

@@ -10,9 +10,9 @@ import { layerToJson } from '../ts/io/topology.js';
 import { KernelWorkers } from '../ts/worker/workers.js';
 import { expectRelClose } from './support/compare.js';
 import { randomUniform } from './support/random.js';
+import { within } from './support/within.js';
 
 const [T, I, H] = [12, 5, 24];
-const LIMIT = 30_000;
 const disposables: gw.Sequential[] = [];
 
 // The data sets below are built while the suites are collected.
@@ -25,15 +25,6 @@ beforeAll(() => {
 afterAll(() => {
   for (const model of disposables) model.dispose();
 });
-
-/** Rejects when `promise` takes longer than `ms`: no worker interaction may hang a test. */
-function within<T>(promise: Promise<T>, what: string, ms = LIMIT): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function dataset(n: number, seed = 1) {
   const x = randomUniform(seed, n * T * I);
