@@ -21,7 +21,8 @@ export interface KernelExports {
   __wbindgen_thread_destroy?: () => void;
 }
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+/** Whether this runs in Node (its workers are worker_threads, its files read from disk). */
+export const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** Whether this runtime may run the threaded build. */
 export async function threadsAvailable(): Promise<boolean> {

@@ -78,12 +78,7 @@ export class DataParallel {
         }),
       );
     });
-    // Wait for every share, even after a failure: no worker may still be
-    // writing when the caller moves on.
-    const settled = await Promise.allSettled(calls);
-    const rejected = settled.find((s) => s.status === 'rejected');
-    if (rejected) throw rejected.reason;
-    const results = settled.map((s) => (s as PromiseFulfilledResult<BatchSums>).value);
+    const results = await allSettledOrThrow(calls);
 
     const counted = results.reduce((sum, r) => sum + r.metricWeight, 0);
     const coefficients = results.map((r) => (counted > 0 ? r.metricWeight / counted : 0));
@@ -134,7 +129,7 @@ export class DataParallel {
       gatherRows(k, x, order.subarray(start + share.offset, start + share.offset + share.rows), input);
       return { ...share, input, output: model.scratch.get(`predicted/${w}`, share.rows * perSample) };
     });
-    const settled = await Promise.allSettled(
+    await allSettledOrThrow(
       shares.map((share, w) =>
         this.workers.call(w, 'predict', (api) =>
           api.predictShare((this.replicas[w] as ReplicaHandle).id, {
@@ -145,8 +140,6 @@ export class DataParallel {
         ),
       ),
     );
-    const rejected = settled.find((s) => s.status === 'rejected');
-    if (rejected) throw rejected.reason;
     const target = k.view(out);
     for (const share of shares) target.set(k.view(share.output), (at + share.offset) * perSample);
   }
@@ -154,6 +147,17 @@ export class DataParallel {
   async dispose(): Promise<void> {
     await this.workers.dispose();
   }
+}
+
+/**
+ * Waits for every call, even after a failure, so no worker is still writing
+ * when the caller moves on; then throws the first failure, if any.
+ */
+async function allSettledOrThrow<T>(calls: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(calls);
+  const rejected = settled.find((s) => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** What a worker needs to build a replica of `model` over its weights. */

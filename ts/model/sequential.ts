@@ -389,8 +389,7 @@ export class Sequential implements TrainingModel {
         }
         const bx = this.scratch.get('x', batch * (x.size / n));
         gatherRows(this.k, x, order.subarray(start, start + batch), bx);
-        const prediction = this.forward({ ptr: bx, shape: [batch, ...this.inputShape] }, false);
-        this.k.view(out).set(this.k.view(prediction.ptr).subarray(0, batch * perSample), start * perSample);
+        this.k.view(out).set(this.predictionOf(bx, batch), start * perSample);
       }
     } catch (error) {
       this.k.free(out);
@@ -402,15 +401,20 @@ export class Sequential implements TrainingModel {
 
   /** @internal Predicts the `rows` samples at `x` into `out`, which holds exactly their outputs. */
   predictInto(x: Ptr, rows: number, out: Ptr): void {
-    const prediction = this.forward({ ptr: x, shape: [rows, ...this.inputShape] }, false);
-    const length = rows * sizeOf(this.outputShape);
+    const prediction = this.predictionOf(x, rows);
     const target = this.k.view(out);
-    if (target.length !== length) {
+    if (target.length !== prediction.length) {
       throw new Error(
-        `predict: the output buffer holds ${target.length} floats, ${rows} predictions need ${length}`,
+        `predict: the output buffer holds ${target.length} floats, ${rows} predictions need ${prediction.length}`,
       );
     }
-    target.set(this.k.view(prediction.ptr).subarray(0, length));
+    target.set(prediction);
+  }
+
+  /** An inference forward of the `rows` samples at `x`: a view of the outputs, valid until the next forward. */
+  private predictionOf(x: Ptr, rows: number): Float32Array {
+    const prediction = this.forward({ ptr: x, shape: [rows, ...this.inputShape] }, false);
+    return this.k.view(prediction.ptr).subarray(0, rows * sizeOf(this.outputShape));
   }
 
   /** Weights in Keras order (per GRU: kernel, recurrent kernel, bias; per dense: kernel, bias), as copies. */

@@ -11,6 +11,7 @@ import { ready } from '../backend.js';
 import { modelFromArtifacts } from '../io/artifacts.js';
 import { layerFromJson, Path } from '../io/topology.js';
 import { Kernel } from '../kernel/kernel.js';
+import { isNode } from '../kernel/load.js';
 import { BorrowedWeights } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
 import { sizeOf } from '../tensor.js';
@@ -189,7 +190,7 @@ const api: KernelWorkerApi = {
   },
 };
 
-if (typeof process !== 'undefined' && typeof process.versions?.node === 'string') {
+if (isNode) {
   const { parentPort } = await import('node:worker_threads');
   const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
   if (!parentPort) throw new Error('kernel worker: started outside a worker thread');

@@ -4,6 +4,7 @@
  * endpoint and a promise that rejects, with the cause, when the worker dies.
  */
 import type { Endpoint } from 'comlink';
+import { isNode } from '../kernel/load.js';
 import { exitingReason, isReadyMessage } from './protocol.js';
 
 export interface SpawnedWorker {
@@ -15,8 +16,6 @@ export interface SpawnedWorker {
   /** Node: whether the worker keeps the process alive (only while a call is pending). */
   keepAlive(alive: boolean): void;
 }
-
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** Starts a worker and waits until it listens (or fails to start). */
 export async function spawnKernelWorker(name: string): Promise<SpawnedWorker> {
@@ -41,14 +40,21 @@ export async function spawnKernelWorker(name: string): Promise<SpawnedWorker> {
   return spawned;
 }
 
-function spawnBrowser(name: string): SpawnedWorker {
-  // This exact form lets bundlers (Vite, webpack, esbuild) find and emit the worker.
-  const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), { type: 'module', name });
+/** A promise that rejects with the first reason given to `fail` (later ones are ignored). */
+function failureSignal(): { failed: Promise<never>; fail: (error: Error) => void } {
   let fail: (error: Error) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
     fail = reject;
   });
+  // Rejecting before anyone awaits it is expected, not an unhandled rejection.
   failed.catch(() => {});
+  return { failed, fail };
+}
+
+function spawnBrowser(name: string): SpawnedWorker {
+  // This exact form lets bundlers (Vite, webpack, esbuild) find and emit the worker.
+  const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), { type: 'module', name });
+  const { failed, fail } = failureSignal();
   worker.addEventListener('error', (event) => {
     event.preventDefault();
     fail(new Error(`${name} failed: ${event.message || 'it could not start or threw outside a call'}`));
@@ -77,11 +83,7 @@ async function spawnNode(name: string): Promise<SpawnedWorker> {
   // Workers inherit the process's flags, but `--input-type` (node -e) is refused for a file.
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
   const worker = new Worker(await nodeWorkerScript(), { name, execArgv });
-  let fail: (error: Error) => void = () => {};
-  const failed = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  failed.catch(() => {});
+  const { failed, fail } = failureSignal();
   worker.on('error', (error) => fail(new Error(`${name} failed: ${error.message}`, { cause: error })));
   worker.on('message', (data: unknown) => {
     const reason = exitingReason(data);
