@@ -25,6 +25,19 @@ describe.each<KernelFlavour>(['simd', 'threads'])('errors (%s kernel)', (flavour
     for (const p of Object.values(buffers)) k.free(p);
   }
 
+  it('uploads a view of its own memory even when the allocation grows the memory', () => {
+    // As large as the whole memory: a copy of it cannot fit without growing.
+    const length = k.memory.buffer.byteLength / 4;
+    const values = k.alloc(length);
+    k.view(values).fill(0.5, 0, 1000);
+    const bytes = k.memory.buffer.byteLength;
+    const copy = k.upload(k.view(values));
+    expect(k.memory.buffer.byteLength).toBeGreaterThan(bytes);
+    expect(k.download(copy)).toEqual(k.download(values));
+    k.free(values);
+    k.free(copy);
+  });
+
   it('names a wrong size with expected and actual lengths', () => {
     const b = gruBuffers();
     const short = k.alloc(4 * 15 - 1);

@@ -318,11 +318,14 @@ describe('failures', () => {
     expect(await model.workers()).not.toBe(parallel);
   });
 
-  it("refuses workers without the 'threads' kernel", async () => {
+  it("without the 'threads' kernel, hosts fit in one worker instead of splitting batches", async () => {
     const simd = await gw.Kernel.load('simd');
     const model = new gw.Sequential(simd);
     model.add(gw.layers.dense({ units: 1, inputShape: [3] }));
-    expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', workers: 2 })).toThrow(/threads/);
+    model.compile({ optimizer: 'sgd', loss: 'mse', workers: 2 });
+    expect(await model.workers()).toBeUndefined();
+    const host = await within(model.trainingHost() as Promise<unknown>, 'training host');
+    expect(host).toBeDefined();
     model.dispose();
   });
 });

@@ -8,6 +8,7 @@
  */
 import type { Sequential } from '../model/sequential.js';
 import type { History } from '../model/training.js';
+import { applyTrainingState } from '../model/training-state.js';
 import type { OptimizerState } from '../optimizers/optimizer.js';
 import { modelToArtifacts } from './artifacts.js';
 import { bytesToFloat32, float32ToBytes } from './bytes.js';
@@ -96,13 +97,11 @@ export async function restoreCheckpoint(model: Sequential, path: string): Promis
   if (floats.length !== total)
     throw new Error(`${dir}/weights.bin: ${floats.length} floats, the model has ${total}`);
   let offset = 0;
-  model.setWeights(
-    weights.map((w) => {
-      const n = w.shape.reduce((a, b) => a * b, 1);
-      offset += n;
-      return floats.subarray(offset - n, offset);
-    }),
-  );
+  const weightValues = weights.map((w) => {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    offset += n;
+    return floats.subarray(offset - n, offset);
+  });
   const optimizerBytes = await readFile(join(dir, 'optimizer.bin'));
   const optimizerFloats = readFloats(optimizerBytes, `${dir}/optimizer.bin`);
   let position = 0;
@@ -114,13 +113,10 @@ export async function restoreCheckpoint(model: Sequential, path: string): Promis
       return optimizerFloats.slice(position - length, position);
     }),
   }));
-  model.optimizer.importState(
-    model.kernel,
-    weights.map((w) => w.ptr),
-    { ...state.optimizer, slots },
-  );
-  model.layers.forEach((layer, i) => {
-    layer.restoreRandomPositions(state.layerRandom[i] ?? []);
+  applyTrainingState(model, {
+    weights: weightValues,
+    optimizer: { ...state.optimizer, slots },
+    layerRandom: state.layerRandom,
   });
   return { epoch: state.epoch, shufflePosition: state.shufflePosition, history: state.history };
 }

@@ -65,10 +65,13 @@ export class Kernel {
     return this.glue.allocF32(length);
   }
 
-  /** Allocates and fills from `values`. */
+  /** Allocates and fills from `values` (which may be a view of this kernel's memory). */
   upload(values: ArrayLike<number>): Ptr {
-    const ptr = this.alloc(values.length);
-    this.view(ptr).set(values);
+    // Growing the memory for the allocation would detach such a view.
+    const source =
+      values instanceof Float32Array && values.buffer === this.memory.buffer ? values.slice() : values;
+    const ptr = this.alloc(source.length);
+    this.view(ptr).set(source);
     return ptr;
   }
 

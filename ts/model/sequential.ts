@@ -14,6 +14,7 @@ import { type Shape, sizeOf, Tensor } from '../tensor.js';
 import { addBatch, averages, type BatchSums, type Totals } from './batch.js';
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf } from './data.js';
+import { HostedTraining } from './hosted.js';
 import { type Metric, metricSum, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
 import { summaryTable } from './summary.js';
@@ -33,9 +34,12 @@ export interface CompileArgs {
   loss: LossName | 'mse' | 'mae';
   metrics?: string[];
   /**
-   * Kernel workers that run `fit`, `evaluate` and `trainOnBatch` off this
-   * thread, splitting each batch between them (data parallel; needs the
-   * 'threads' kernel). 0, the default, computes on this thread.
+   * Kernel workers that compute off this thread. With the 'threads' kernel
+   * (shared memory: Node, crossOriginIsolated pages), `fit`, `evaluate`,
+   * `predict` and `trainOnBatch` split each batch between them (data
+   * parallel). Without it, any count means one worker that hosts the whole
+   * of `fit` with a copy of the model (callbacks still run on this thread);
+   * the other methods compute here. 0, the default, computes on this thread.
    */
   workers?: number;
 }
@@ -54,6 +58,8 @@ export class Sequential implements TrainingModel {
   private scratchBuffers: ScratchBuffers | undefined;
   private workerCount = 0;
   private parallel: Promise<DataParallel> | undefined;
+  private hostsTraining = false;
+  private host: Promise<HostedTraining> | undefined;
 
   constructor(private readonly k: Kernel = loadedKernel()) {}
 
@@ -110,15 +116,14 @@ export class Sequential implements TrainingModel {
     if (!Number.isInteger(workers) || workers < 0) {
       throw new Error(`compile: \`workers\` must be a non-negative integer, got ${workers}`);
     }
-    if (workers > 0 && this.k.flavour !== 'threads') {
-      throw new Error(
-        "compile: `workers` needs the 'threads' kernel (shared memory): in browsers, a crossOriginIsolated page",
-      );
-    }
     this.compileObjective(args);
     this.compiled = { ...this.compiledOrThrow, optimizer };
     this.stopWorkers();
-    this.workerCount = workers;
+    // Without shared memory a batch cannot be split between workers: one
+    // worker with a kernel of its own hosts the whole of `fit` instead.
+    const shared = this.k.flavour === 'threads';
+    this.workerCount = shared ? workers : 0;
+    this.hostsTraining = !shared && workers > 0;
   }
 
   /**
@@ -137,11 +142,35 @@ export class Sequential implements TrainingModel {
     return this.parallel;
   }
 
-  /** Stops the workers (in the background); the next batch starts new ones. */
+  /**
+   * @internal The worker that hosts `fit` where memory cannot be shared,
+   * started on first use; `undefined` when `fit` runs its loop on this thread.
+   */
+  async trainingHost(): Promise<HostedTraining | undefined> {
+    if (!this.hostsTraining) return undefined;
+    if (!this.host) {
+      const starting = HostedTraining.start();
+      this.host = starting;
+      starting.catch(() => {
+        if (this.host === starting) this.host = undefined;
+      });
+    }
+    return this.host;
+  }
+
+  /** @internal Stops the training host (in the background); the next `fit` starts a new one. */
+  stopTrainingHost(): void {
+    const host = this.host;
+    this.host = undefined;
+    host?.then((h) => h.dispose()).catch(() => {});
+  }
+
+  /** Stops the workers and the training host (in the background); the next batch starts new ones. */
   private stopWorkers(): void {
     const parallel = this.parallel;
     this.parallel = undefined;
     parallel?.then((p) => p.dispose()).catch(() => {});
+    this.stopTrainingHost();
   }
 
   /**

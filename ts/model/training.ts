@@ -94,14 +94,24 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   ];
   for (const cb of callbacks) cb.setModel?.(model);
 
-  const random = new Random(args.seed ?? (Math.random() * 2 ** 32) >>> 0);
-  const order = new Uint32Array(trainCount);
-  let history: History = { epoch: [], history: {} };
   model.stopTraining = false;
-  let firstEpoch = initialEpoch;
   const checkpoint = args.checkpoint;
   const every = checkpoint?.everyEpochs ?? 1;
   if (checkpoint) positiveInteger('checkpoint.everyEpochs', every);
+  const host = await model.trainingHost();
+  if (host) {
+    try {
+      return await host.fit(model, x, y, args, { callbacks, batchesPerEpoch });
+    } catch (error) {
+      if (host.failure) model.stopTrainingHost();
+      throw error;
+    }
+  }
+
+  const random = new Random(args.seed ?? (Math.random() * 2 ** 32) >>> 0);
+  const order = new Uint32Array(trainCount);
+  let history: History = { epoch: [], history: {} };
+  let firstEpoch = initialEpoch;
   if (checkpoint?.resume) {
     const { restoreCheckpoint } = await import('../io/checkpoint.js');
     const restored = await restoreCheckpoint(model, checkpoint.path);

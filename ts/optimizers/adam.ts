@@ -69,7 +69,7 @@ export class Adam extends Optimizer {
       beta2: this.beta2,
       epsilon: this.epsilon,
       amsgrad: this.amsgrad,
-      ...(this.weightDecay ? { weightDecay: this.weightDecay } : {}),
+      weightDecay: this.weightDecay,
     };
   }
 }

@@ -3,6 +3,7 @@ import { Adagrad, type AdagradArgs } from './adagrad.js';
 import { Adam, type AdamArgs, AdamW, type AdamWArgs } from './adam.js';
 import { Optimizer } from './optimizer.js';
 import { Rmsprop, type RmspropArgs } from './rmsprop.js';
+import type { Schedule } from './schedules.js';
 import { Sgd, type SgdArgs } from './sgd.js';
 
 export const sgd = (args?: SgdArgs): Optimizer => new Sgd(args);
@@ -23,6 +24,35 @@ export function optimizerFromName(name: string): Optimizer {
     );
   }
   return factory();
+}
+
+/**
+ * A new optimizer of class `className` with configuration `config` (what
+ * `getConfig` gave), its rate replaced by `learningRate`: a copy for another
+ * thread, whose state `importState` then fills.
+ */
+export function optimizerFromConfig(
+  className: string,
+  config: Record<string, unknown>,
+  learningRate: number | Schedule,
+): Optimizer {
+  const args = { ...config, learningRate };
+  switch (className) {
+    case 'SGD':
+      return new Sgd(args);
+    case 'Adam':
+      return new Adam(args);
+    case 'AdamW':
+      return new AdamW(args);
+    case 'RMSprop':
+      return new Rmsprop(args);
+    case 'Adagrad':
+      return new Adagrad(args);
+    default:
+      throw new Error(
+        `optimizer: cannot copy a ${className} to another thread (gru-wasm's own optimizers only: SGD, Adam, AdamW, RMSprop, Adagrad)`,
+      );
+  }
 }
 
 export type { OptimizerArgs } from './optimizer.js';

@@ -63,7 +63,17 @@ export abstract class Optimizer {
 
   /** The learning rate the next update uses. */
   get currentLearningRate(): number {
-    return typeof this.learningRate === 'number' ? this.learningRate : this.learningRate(this.iterations);
+    return this.learningRateAt(this.iterations);
+  }
+
+  /** The rate at step `step`: the constant, or the schedule's value there. */
+  learningRateAt(step: number): number {
+    return typeof this.learningRate === 'number' ? this.learningRate : this.learningRate(step);
+  }
+
+  /** The constant rate, or undefined while it follows a schedule. */
+  get fixedLearningRate(): number | undefined {
+    return typeof this.learningRate === 'number' ? this.learningRate : undefined;
   }
 
   /** Replaces the learning rate (as ReduceLROnPlateau does). */
@@ -81,10 +91,7 @@ export abstract class Optimizer {
         return length;
       });
       this.state = { kernel, params: [...params], lengths, slots: new Map() };
-    } else if (
-      this.state.params.length !== params.length ||
-      this.state.params.some((p, i) => p !== params[i])
-    ) {
+    } else if (!sameOffsets(this.state.params, params)) {
       throw new Error(
         'optimizer: already bound to another set of parameters; create one optimizer per model',
       );
@@ -129,24 +136,44 @@ export abstract class Optimizer {
     return {
       className: this.className,
       iterations: this.iterations,
-      learningRate: typeof this.learningRate === 'number' ? this.learningRate : undefined,
+      learningRate: this.fixedLearningRate,
       slots,
     };
   }
 
-  /** Restores what `exportState` gave, for the parameters `params`. */
+  /**
+   * Restores what `exportState` gave, for the parameters `params`. State
+   * tensors already held for the same parameters are overwritten in place.
+   */
   importState(kernel: Kernel, params: readonly Ptr[], saved: OptimizerState): void {
     if (saved.className !== this.className) {
-      throw new Error(`optimizer: the checkpoint holds ${saved.className} state, not ${this.className}`);
+      throw new Error(`optimizer: the saved state is ${saved.className} state, not ${this.className}`);
     }
-    this.dispose();
     const lengths = params.map((p) => kernel.lengthOf(p) ?? 0);
-    this.state = { kernel, params: [...params], lengths, slots: new Map() };
     for (const slot of saved.slots) {
       if (slot.values.length !== params.length || slot.values.some((v, i) => v.length !== lengths[i])) {
-        throw new Error(`optimizer: checkpoint slot '${slot.name}' does not match the model's parameters`);
+        throw new Error(`optimizer: saved slot '${slot.name}' does not match the model's parameters`);
       }
-      this.state.slots.set(slot.name, { name: slot.name, tensors: slot.values.map((v) => kernel.upload(v)) });
+    }
+    const bound = this.state;
+    const same = bound?.kernel === kernel && sameOffsets(bound.params, params);
+    if (!same) this.dispose();
+    const state =
+      same && bound ? bound : { kernel, params: [...params], lengths, slots: new Map<string, Slot>() };
+    this.state = state;
+    for (const [name, slot] of state.slots) {
+      if (saved.slots.some((s) => s.name === name)) continue;
+      for (const p of slot.tensors) kernel.free(p);
+      state.slots.delete(name);
+    }
+    for (const slot of saved.slots) {
+      const held = state.slots.get(slot.name);
+      if (held) {
+        slot.values.forEach((v, i) => {
+          kernel.view(held.tensors[i] as Ptr).set(v);
+        });
+      } else
+        state.slots.set(slot.name, { name: slot.name, tensors: slot.values.map((v) => kernel.upload(v)) });
     }
     this.iterations = saved.iterations;
     if (saved.learningRate !== undefined && typeof this.learningRate === 'number')
@@ -169,4 +196,8 @@ export abstract class Optimizer {
     for (const slot of this.state.slots.values()) for (const p of slot.tensors) this.state.kernel.free(p);
     this.state = undefined;
   }
+}
+
+function sameOffsets(a: readonly Ptr[], b: readonly Ptr[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
 }

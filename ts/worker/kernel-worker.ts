@@ -15,6 +15,7 @@ import { isNode } from '../kernel/load.js';
 import { BorrowedWeights } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
 import { sizeOf } from '../tensor.js';
+import { runHostedFit } from './hosted-fit.js';
 import {
   type ExitingMessage,
   KERNEL_TRAP,
@@ -32,6 +33,8 @@ let sharesMemory = false;
 /** Replicas over the creator's weights, or models of this worker's own kernel. */
 const replicas = new Map<number, Sequential>();
 let nextReplica = 1;
+/** The running hosted fit's abort switch. */
+let hosting: AbortController | undefined;
 
 function kernel(): Kernel {
   if (!attached) throw new Error('kernel worker: not attached to a kernel yet');
@@ -66,26 +69,35 @@ let postToCreator: (message: unknown) => void = () => {};
 let exitWorker: () => void = () => {};
 
 /**
- * Runs a call into the kernel. A trap (a Rust panic or abort, e.g. memory
- * exhausted inside the kernel) unwinds nothing: this thread's kernel state
- * (its workspace, a half-written buffer) is unknown afterwards, so the call
- * fails with the trap's message and the worker exits, to be replaced.
+ * Runs a call into the kernel (or a promise of one). A trap (a Rust panic or
+ * abort, e.g. memory exhausted inside the kernel) unwinds nothing: this
+ * thread's kernel state (its workspace, a half-written buffer) is unknown
+ * afterwards, so the call fails with the trap's message and the worker
+ * exits, to be replaced.
  */
 function guard<T>(call: () => T): T {
   try {
-    return call();
+    const result = call();
+    if (result instanceof Promise)
+      return result.catch((error: unknown) => Promise.reject(leaveOnTrap(error))) as T;
+    return result;
   } catch (error) {
-    if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-    // After comlink has posted the failed call's reply.
-    setTimeout(() => {
-      const exiting: ExitingMessage = { gruWasmWorkerExiting: `the kernel trapped (${error.message})` };
-      postToCreator(exiting);
-      exitWorker();
-    }, 0);
-    const trapped = new Error(`the kernel trapped (${error.message}); this worker exits and is replaced`);
-    trapped.name = KERNEL_TRAP;
-    throw trapped;
+    throw leaveOnTrap(error);
   }
+}
+
+/** `error`, unless it is a trap: then this worker leaves, and the call fails with a `KERNEL_TRAP` error. */
+function leaveOnTrap(error: unknown): unknown {
+  if (!(error instanceof WebAssembly.RuntimeError)) return error;
+  // After comlink has posted the failed call's reply.
+  setTimeout(() => {
+    const exiting: ExitingMessage = { gruWasmWorkerExiting: `the kernel trapped (${error.message})` };
+    postToCreator(exiting);
+    exitWorker();
+  }, 0);
+  const trapped = new Error(`the kernel trapped (${error.message}); this worker exits and is replaced`);
+  trapped.name = KERNEL_TRAP;
+  return trapped;
 }
 
 /** Refuses a call whose rows or offsets are not what the protocol says (a bug on the calling side). */
@@ -174,6 +186,21 @@ const api: KernelWorkerApi = {
       replicas.get(id)?.dispose();
       replicas.delete(id);
     });
+  },
+
+  fitHosted(model, fit, events) {
+    if (sharesMemory)
+      throw new Error('kernel worker: hosted training needs a kernel of its own (loadKernel)');
+    if (hosting) throw new Error('kernel worker: a hosted fit is already running');
+    const controller = new AbortController();
+    hosting = controller;
+    return guard(() => runHostedFit(kernel(), model, fit, events, controller)).finally(() => {
+      hosting = undefined;
+    });
+  },
+
+  abortHosted() {
+    hosting?.abort();
   },
 
   live() {

@@ -6,6 +6,9 @@
 import type { LayerJson } from '../io/topology.js';
 import type { LossName, Ptr } from '../kernel/types.js';
 import type { BatchSums } from '../model/batch.js';
+import type { Logs } from '../model/callbacks.js';
+import type { History } from '../model/training.js';
+import type { TrainingState } from '../model/training-state.js';
 
 /**
  * What a worker posts once it listens: messages sent before that could be
@@ -81,6 +84,81 @@ export interface ModelArtifacts {
   weightData: Uint8Array;
 }
 
+/** A data set's values and shape, posted to a worker with a kernel of its own. */
+export interface Values {
+  values: Float32Array;
+  shape: number[];
+}
+
+/** A model to train in a worker with a kernel of its own, and how the caller compiled it. */
+export interface HostedModel {
+  artifacts: ModelArtifacts;
+  loss: LossName;
+  metrics: string[];
+  optimizer: {
+    className: string;
+    config: Record<string, unknown>;
+    /**
+     * A schedule's rates for steps `firstStep …` (the caller's schedule is a
+     * function, which cannot be posted); absent for a constant rate.
+     */
+    scheduled?: { firstStep: number; rates: Float64Array } | undefined;
+  };
+  state: TrainingState;
+}
+
+/** `fit`'s data and options, as a hosting worker takes them. */
+export interface HostedFit {
+  x: Values;
+  y: Values;
+  validationData?: [Values, Values] | undefined;
+  sampleWeight?: Values | undefined;
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  validationSplit?: number | undefined;
+  initialEpoch: number;
+  seed: number;
+  checkpoint?: { path: string; everyEpochs?: number | undefined; resume?: boolean | undefined } | undefined;
+  /** Whether the caller's callbacks have batch hooks (else batches are not reported). */
+  batchHooks: boolean;
+}
+
+/** A callback hook the hosting worker reached; with `state`, the model's state at that point. */
+export interface HostedEvent {
+  hook: 'onTrainBegin' | 'onEpochBegin' | 'onBatchBegin' | 'onBatchEnd' | 'onEpochEnd' | 'onTrainEnd';
+  /** The epoch or batch (absent for train begin and end). */
+  index?: number | undefined;
+  logs: Logs;
+  state?: TrainingState | undefined;
+}
+
+/** What the caller's callbacks asked of the model, returned for every event. */
+export interface HostedDirectives {
+  /** The event's logs, with what the callbacks added to them. */
+  logs: Logs;
+  stopTraining: boolean;
+  /** The caller's signal fired: stop at the next batch boundary. */
+  aborted: boolean;
+  /** A rate a callback set (ReduceLROnPlateau). */
+  learningRate?: number | undefined;
+  /** Weights a callback wrote (EarlyStopping's restoreBestWeights). */
+  weights?: Float32Array[] | undefined;
+}
+
+/** The caller's side of a hosted fit (a comlink proxy in the worker). */
+export interface HostedFitEvents {
+  notify(event: HostedEvent): HostedDirectives | Promise<HostedDirectives>;
+}
+
+/** How a hosted fit ended; the state is the model's after its last whole batch. */
+export interface HostedFitResult {
+  history?: History | undefined;
+  /** The error that stopped training, by message. */
+  error?: string | undefined;
+  state: TrainingState;
+}
+
 /**
  * What a kernel worker does; comlink derives the caller's async type from it.
  * A worker either attaches to its creator's shared memory (replicas, shares)
@@ -100,6 +178,13 @@ export interface KernelWorkerApi {
   runShare(replica: number, share: Share): BatchSums;
   predictShare(replica: number, share: PredictShare): void;
   disposeReplica(replica: number): void;
+  /**
+   * Trains a copy of a model in this worker's own kernel, reporting each
+   * callback hook to `events`; the caller's model takes the returned state.
+   */
+  fitHosted(model: HostedModel, fit: HostedFit, events: HostedFitEvents): Promise<HostedFitResult>;
+  /** Stops the running hosted fit at its next batch boundary. */
+  abortHosted(): void;
   /** Bytes and count of live tensors, as the shared kernel sees them. */
   live(): { bytes: number; tensors: number };
   /** Frees the replicas and this thread's stack in the shared memory. */

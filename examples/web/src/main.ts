@@ -222,16 +222,16 @@ function fail(error: unknown): void {
 try {
   const data = seattleFromCsv(csv);
   const kernel = await gw.ready();
-  // Workers share the kernel's memory, which only the threaded kernel has.
-  const workers = kernel.flavour === 'threads' ? 1 : 0;
+  // Workers share the kernel's memory where the threaded kernel runs; elsewhere
+  // one worker trains a copy of the model and the pool's workers hold copies.
+  const shared = kernel.flavour === 'threads';
   state.kernel = kernel.flavour;
-  state.poolMemory = workers > 0 ? 'shared' : 'copied';
-  element('kernel').textContent =
-    workers > 0
-      ? `${kernel.flavour}; training on a kernel worker`
-      : `${kernel.flavour}; this page is not cross-origin isolated, so training runs on the page thread (between batches) and forecasts on a worker with its own copy of the model`;
+  state.poolMemory = shared ? 'shared' : 'copied';
+  element('kernel').textContent = shared
+    ? `${kernel.flavour}; training on a kernel worker over the page's memory`
+    : `${kernel.flavour}; this page is not cross-origin isolated, so training runs on a worker with its own kernel and copy of the model, and so do the forecasts`;
   trainButton.addEventListener('click', () => {
-    train(data, workers).catch(fail);
+    train(data, 1).catch(fail);
   });
   saveButton.addEventListener('click', () => {
     save(`indexeddb://${STORED}`, `Saved as indexeddb://${STORED}`).catch(fail);
