@@ -1,106 +1,107 @@
 /**
- * This machine's WebAssembly SIMD mul+add peak: a register-resident loop of
- * twelve independent `acc = acc·m + c` chains on f32x4 (twelve is the most
- * V8 keeps in registers without spilling; see shared/docs/measurements.md),
- * assembled here byte by byte.
+ * Two ceilings of this machine's WebAssembly SIMD, each a loop assembled
+ * here instruction by instruction:
+ * - the mul+add peak: twelve independent `acc = acc·m + c` chains on f32x4,
+ *   all in registers (twelve is the most V8 keeps in registers without
+ *   spilling; see shared/docs/measurements.md);
+ * - the GEMM micro-kernel loop: the 4×8 tile a packed GEMM runs (per depth
+ *   step two B vectors, four broadcast A values, eight mul+adds into eight
+ *   accumulators, constant offsets folded into the loads) over panels that
+ *   sit in L1. No GEMM built from this tile can beat it.
  */
+import { f32Bytes, moduleWith, op, simd, sleb, V128 } from './wasm-asm.js';
 
 const CHAINS = 12;
 
 function peakModule(): Uint8Array<ArrayBuffer> {
-  const op = {
-    localGet: 0x20,
-    localSet: 0x21,
-    localTee: 0x22,
-    i32Const: 0x41,
-    i32Sub: 0x6b,
-    f32Const: 0x43,
-    loop: 0x03,
-    brIf: 0x0d,
-    end: 0x0b,
-    simd: 0xfd,
-  };
-  const f32 = (v: number) => [...new Uint8Array(Float32Array.of(v).buffer)];
+  // Locals: 0 = iterations (param), 1..12 accumulators, 13 = m, 14 = c.
   const [m, c] = [CHAINS + 1, CHAINS + 2];
-  const body: number[] = [
-    1,
-    CHAINS + 2,
-    0x7b, // one group of locals: 14 × v128
-    op.f32Const,
-    ...f32(0.999999),
-    op.simd,
-    0x13,
-    op.localSet,
-    m, // f32x4.splat
-    op.f32Const,
-    ...f32(1e-6),
-    op.simd,
-    0x13,
-    op.localSet,
-    c,
-    op.loop,
-    0x40,
-  ];
+  const body: number[] = [1, CHAINS + 2, V128];
+  body.push(op.f32Const, ...f32Bytes(0.999999), ...simd.f32x4Splat, op.localSet, m);
+  body.push(op.f32Const, ...f32Bytes(1e-6), ...simd.f32x4Splat, op.localSet, c);
+  body.push(op.loop, op.blockTypeEmpty);
   for (let i = 1; i <= CHAINS; i++) {
-    // acc_i = acc_i * m + c   (f32x4.mul = 0xe6 0x01, f32x4.add = 0xe4 0x01)
     body.push(
       op.localGet,
       i,
       op.localGet,
       m,
-      op.simd,
-      0xe6,
-      0x01,
+      ...simd.f32x4Mul,
       op.localGet,
       c,
-      op.simd,
-      0xe4,
-      0x01,
+      ...simd.f32x4Add,
       op.localSet,
       i,
     );
   }
   body.push(op.localGet, 0, op.i32Const, 1, op.i32Sub, op.localTee, 0, op.brIf, 0, op.end);
-  body.push(op.localGet, 1, op.simd, 0x1f, 0, op.end); // f32x4.extract_lane 0
-  const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
-  const leb = (n: number) => {
-    const out: number[] = [];
-    do {
-      let byte = n & 0x7f;
-      n >>>= 7;
-      if (n) byte |= 0x80;
-      out.push(byte);
-    } while (n);
-    return out;
-  };
-  const name = [...new TextEncoder().encode('run')];
-  return Uint8Array.from([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7d]), // (i32) -> f32
-    ...section(3, [1, 0]),
-    ...section(7, [1, name.length, ...name, 0x00, 0]),
-    ...section(10, [1, ...leb(body.length), ...body]),
-  ]);
+  body.push(op.localGet, 1, ...simd.f32x4ExtractLane0);
+  return moduleWith(1, body);
 }
 
-/** GFLOP/s of the best of several timed calls (after V8 has tiered the loop up). */
+/** Best GFLOP/s of several timed calls of `run(iterations)` (after V8 has tiered the loop up). */
+function bestOf(run: () => void, flopPerCall: number): number {
+  let best = 0;
+  for (let round = 0; round < 12; round++) {
+    const start = performance.now();
+    run();
+    const ms = performance.now() - start;
+    best = Math.max(best, flopPerCall / ms / 1e6);
+  }
+  return best;
+}
+
 export async function measurePeak(): Promise<number> {
   const instance = await WebAssembly.instantiate(await WebAssembly.compile(peakModule()));
   const run = instance.exports.run as (iterations: number) => number;
   const iterations = 2_000_000;
-  let best = 0;
-  for (let round = 0; round < 12; round++) {
-    const start = performance.now();
-    run(iterations);
-    const ms = performance.now() - start;
-    best = Math.max(best, (iterations * CHAINS * 8) / ms / 1e6);
+  return bestOf(() => run(iterations), iterations * CHAINS * 8);
+}
+
+/** Depth of the packed panels: A is DEPTH × 4 floats (4 KiB), B DEPTH × 8 (8 KiB). */
+const DEPTH = 256;
+const B_OFFSET = 4 * 4 * DEPTH;
+
+function microKernelModule(): Uint8Array<ArrayBuffer> {
+  // Params: 0 = repetitions. Locals: 1..8 accumulators c[row][half], 9, 10 = b
+  // halves, 11 = broadcast a; 12 = A pointer, 13 = B pointer, 14 = B end.
+  const [b0, b1, a, pa, pb, end] = [9, 10, 11, 12, 13, 14];
+  const body: number[] = [2, 11, V128, 3, 0x7f];
+  body.push(op.loop, op.blockTypeEmpty); // one repetition: the whole depth
+  body.push(op.i32Const, ...sleb(0), op.localSet, pa);
+  body.push(op.i32Const, ...sleb(B_OFFSET), op.localSet, pb);
+  body.push(op.i32Const, ...sleb(B_OFFSET + 32 * DEPTH), op.localSet, end);
+  body.push(op.loop, op.blockTypeEmpty); // one depth step
+  body.push(op.localGet, pb, ...simd.load(0), op.localSet, b0);
+  body.push(op.localGet, pb, ...simd.load(16), op.localSet, b1);
+  for (let row = 0; row < 4; row++) {
+    body.push(op.localGet, pa, ...simd.load32Splat(4 * row), op.localSet, a);
+    for (const [half, b] of [
+      [0, b0],
+      [1, b1],
+    ] as const) {
+      const acc = 1 + 2 * row + half;
+      body.push(op.localGet, acc, op.localGet, a, op.localGet, b, ...simd.f32x4Mul, ...simd.f32x4Add);
+      body.push(op.localSet, acc);
+    }
   }
-  return best;
+  body.push(op.localGet, pa, op.i32Const, ...sleb(16), op.i32Add, op.localSet, pa);
+  body.push(op.localGet, pb, op.i32Const, ...sleb(32), op.i32Add, op.localTee, pb);
+  body.push(op.localGet, end, op.i32Ne, op.brIf, 0, op.end);
+  body.push(op.localGet, 0, op.i32Const, 1, op.i32Sub, op.localTee, 0, op.brIf, 0, op.end);
+  // Every accumulator feeds the result, so none of the work is dead.
+  body.push(op.localGet, 1);
+  for (let acc = 2; acc <= 8; acc++) body.push(op.localGet, acc, ...simd.f32x4Add);
+  body.push(...simd.f32x4ExtractLane0);
+  return moduleWith(1, body, 1);
+}
+
+export async function measureMicroKernel(): Promise<number> {
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(microKernelModule()));
+  const run = instance.exports.run as (repetitions: number) => number;
+  const memory = new Float32Array((instance.exports.memory as WebAssembly.Memory).buffer);
+  for (let i = 0; i < (B_OFFSET + 32 * DEPTH) / 4; i++) memory[i] = 1e-3 * (i % 7);
+  const repetitions = 4000;
+  for (let i = 0; i < 20; i++) run(10); // tier the function up: V8 does not replace a running call
+  return bestOf(() => run(repetitions), repetitions * DEPTH * 64);
 }

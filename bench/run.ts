@@ -8,7 +8,9 @@
  *    this thread and on 2 kernel workers) and in TensorFlow.js (wasm and cpu
  *    backends), and inference, also by ONNX Runtime Web's GRU operator on 1
  *    and 2 threads, on the small, medium and large configs;
- * 4. the peak kernel memory of a training step, per config.
+ * 4. the GEMM phases of each training step, against the SIMD peak and the
+ *    GEMM micro-kernel loop measured here;
+ * 5. the peak kernel memory of a training step, per config.
  * Results go to the terminal and to bench/results/<date>-<host>.json.
  *
  * FLOPs count the GRU's matrix products only: a forward is 2·B·T·3H·(I+H),
@@ -21,12 +23,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type GruDims, Kernel, type KernelFlavour } from '../ts/index.js';
+import { type GruDims, Kernel, type KernelFlavour, ready } from '../ts/index.js';
 import { gruBackward, gruForward } from './baseline/gru.js';
+import { gemmPhases, phaseFlop, timeGemmPhases } from './gemm.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
 import { type Timing, table, time } from './harness.js';
 import { onnxTimings } from './onnx.js';
-import { measurePeak } from './peak.js';
+import { measureMicroKernel, measurePeak } from './peak.js';
 import { type Config, gruWasmTimings, type SystemTimings, tfjsTimings } from './training.js';
 
 const { values: flags } = parseArgs({
@@ -46,6 +49,7 @@ const dims: GruDims = {
 };
 const quick = flags.quick;
 const peak = await measurePeak();
+const microKernel = await measureMicroKernel();
 const forwardFlop = 2 * dims.batch * dims.steps * 3 * dims.units * (dims.input + dims.units);
 
 const data = makeData(dims);
@@ -165,6 +169,9 @@ console.log(
   `GRU(${dims.units}) on B=${dims.batch}, T=${dims.steps}, I=${dims.input}; ${hostname()}, Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick: one repetition, not a measurement)' : ''}`,
 );
 console.log(`WebAssembly SIMD f32x4 mul+add peak on this machine (12 chains): ${peak.toFixed(1)} GFLOP/s`);
+console.log(
+  `GEMM micro-kernel loop (the 4×8 tile over L1-resident panels, hand-assembled): ${microKernel.toFixed(1)} GFLOP/s`,
+);
 console.log(`kernel runs ${reps} timed repetitions after ${warmup} warm-up; the baseline ${baselineReps}.\n`);
 console.log(table(header, body));
 
@@ -319,6 +326,58 @@ console.log(
   ),
 );
 
+// The GEMM phases of each training step, against the two ceilings.
+const gemmKernel = await ready('threads');
+const gemmRows = configs.map((config) => {
+  const phases = timeGemmPhases(gemmKernel, config, quick ? 1 : 5);
+  const ms = phases.reduce((sum, p) => sum + p.ms, 0);
+  const flop = gemmPhases(config).reduce((sum, p) => sum + phaseFlop(p), 0);
+  const step = systemRows.find((r) => r.config === config && r.system === 'gru-wasm (this thread)')?.timings
+    .train;
+  return { config, ms, flop, stepMs: step?.median, phases };
+});
+console.log("\nGEMM phases of a training step (the GRU's matrix products as `gemm` calls, one thread; see bench/gemm.ts)\n");
+console.log(
+  table(
+    [
+      'config',
+      'GEMM ms/step',
+      'GFLOP/s',
+      '% of peak',
+      '% of micro-kernel loop',
+      'training step ms',
+      'GEMM share of step',
+    ],
+    gemmRows.map((g) => {
+      const rate = gflops(g.flop, g.ms);
+      return [
+        label(g.config),
+        g.ms.toFixed(1),
+        rate.toFixed(1),
+        ((100 * rate) / peak).toFixed(0),
+        ((100 * rate) / microKernel).toFixed(0),
+        g.stepMs?.toFixed(1) ?? '',
+        g.stepMs ? `${((100 * g.ms) / g.stepMs).toFixed(0)} %` : '',
+      ];
+    }),
+  ),
+);
+const largest = gemmRows[gemmRows.length - 1];
+if (largest) {
+  console.log(`\nPhases of ${label(largest.config)}:\n`);
+  console.log(
+    table(
+      ['phase', 'm × k · k × n', 'ms', 'GFLOP/s'],
+      largest.phases.map(({ phase: p, ms }) => [
+        p.name,
+        `${p.m}×${p.k}·${p.k}×${p.n}`,
+        ms.toFixed(1),
+        gflops(phaseFlop(p), ms).toFixed(1),
+      ]),
+    ),
+  );
+}
+
 // Peak kernel memory of a training step, each config in a fresh process.
 const memoryRows = configs.map((config) => {
   const output = execFileSync(
@@ -361,6 +420,8 @@ if (!quick) {
     host: hostname(),
     node: process.versions.node,
     peakGflops: peak,
+    microKernelGflops: microKernel,
+    gemmPhases: gemmRows.map((g) => ({ ...g, gflops: gflops(g.flop, g.ms) })),
     gruForwardBackward: { dims, rows: rows.map((r) => ({ ...r, gflops: gflops(r.flop, r.ms) })) },
     systems: systemRows.map((r) => ({
       ...r,
