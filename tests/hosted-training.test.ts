@@ -5,6 +5,10 @@
  * this thread through comlink, and the result is the one training here gives,
  * bit for bit, also with callbacks that read and change the model.
  */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
 import { Sgd } from '../ts/optimizers/sgd.js';
@@ -180,6 +184,83 @@ describe('fit hosted by a worker (no shared memory)', () => {
     for (let i = 0; i < 3; i++) await twoEpochs();
     expect(simd.live().bytes).toBe(hereBefore);
     expect((await workerLive()).bytes).toBe(thereBefore);
+  });
+});
+
+describe('hosted fit checkpoints', () => {
+  it('writes checkpoints from the worker, and a resumed run ends where an uninterrupted one does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gru-wasm-hosted-ckpt-'));
+    try {
+      const { x, y } = dataset(64, 8);
+      const args = { epochs: 4, batchSize: 16, seed: 6, verbose: 0 as const };
+      const straight = build(0);
+      const expected = await straight.fit(x, y, { ...args, checkpoint: { path: join(dir, 'here') } });
+      // Crashes in the third epoch: the checkpoint of epoch 2 is on disk.
+      const crashing = build(1);
+      const crash = crashing.fit(x, y, {
+        ...args,
+        checkpoint: { path: join(dir, 'there') },
+        callbacks: {
+          onEpochBegin: (epoch) => {
+            if (epoch === 2) throw new Error('crash');
+          },
+        },
+      });
+      await expect(within(crash, 'crashing fit')).rejects.toThrow('crash');
+      expect(await readdir(join(dir, 'there'))).toEqual(['ckpt-000002', 'latest.json']);
+      const resumed = build(1);
+      const history = await within(
+        resumed.fit(x, y, { ...args, checkpoint: { path: join(dir, 'there'), resume: true } }),
+        'resumed fit',
+      );
+      expect(history).toEqual(expected);
+      expect(weightsOf(resumed)).toEqual(weightsOf(straight));
+      expect(resumed.optimizer.iterations).toBe(straight.optimizer.iterations);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hosted fit in a Node script', () => {
+  it('lets the process exit once fit has resolved (no port left open)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gru-wasm-hosted-exit-'));
+    const script = join(dir, 'train.mts');
+    const index = new URL('../ts/index.ts', import.meta.url).href;
+    await writeFile(
+      script,
+      `import * as gw from ${JSON.stringify(index)};
+await gw.ready();
+const simd = await gw.Kernel.load('simd');
+const model = new gw.Sequential(simd);
+model.add(gw.layers.gru({ units: 4, inputShape: [3, 2] }));
+model.add(gw.layers.dense({ units: 1 }));
+model.compile({ optimizer: 'adam', loss: 'mse', workers: 1 });
+const x = new gw.Tensor([8, 3, 2], simd.upload(new Float32Array(48).fill(0.5)), simd);
+const y = new gw.Tensor([8, 1], simd.upload(new Float32Array(8).fill(1)), simd);
+await model.fit(x, y, { epochs: 2, verbose: 0, callbacks: { onBatchEnd: () => {} } });
+console.log('fitted');
+`,
+    );
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let fittedAt: number | undefined;
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('fitted')) fittedAt = performance.now();
+      });
+      const code = await within(
+        new Promise<number | null>((resolve) => child.on('exit', resolve)),
+        'the script',
+        30_000,
+      ).finally(() => child.kill());
+      expect(code).toBe(0);
+      expect(fittedAt).toBeDefined();
+      expect(performance.now() - (fittedAt as number)).toBeLessThan(2_000);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,7 +6,7 @@
  * `KernelWorkers` (Web Worker or Node worker_threads) and driven through
  * comlink with the calls of `KernelWorkerApi`.
  */
-import { expose, transfer } from 'comlink';
+import { expose, type Remote, releaseProxy, transfer } from 'comlink';
 import { ready } from '../backend.js';
 import { modelFromArtifacts } from '../io/artifacts.js';
 import { layerFromJson, Path } from '../io/topology.js';
@@ -18,6 +18,7 @@ import { sizeOf } from '../tensor.js';
 import { runHostedFit } from './hosted-fit.js';
 import {
   type ExitingMessage,
+  type HostedFitEvents,
   KERNEL_TRAP,
   type KernelWorkerApi,
   type PredictShare,
@@ -196,6 +197,9 @@ const api: KernelWorkerApi = {
     hosting = controller;
     return guard(() => runHostedFit(kernel(), model, fit, events, controller)).finally(() => {
       hosting = undefined;
+      // `events` arrives as a comlink proxy: release it, which closes its
+      // port at both ends (an open port would keep a Node caller alive).
+      (events as Remote<HostedFitEvents>)[releaseProxy]();
     });
   },
 
