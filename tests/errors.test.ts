@@ -2,7 +2,7 @@
  * Bad arguments are refused with an Error naming the operation, the argument,
  * and what was expected; nothing is written, and the kernel stays usable.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_GRU_CONFIG, Kernel, type KernelFlavour } from '../ts/index.js';
 
 describe.each<KernelFlavour>(['simd', 'threads'])('errors (%s kernel)', (flavour) => {
@@ -112,5 +112,22 @@ describe.each<KernelFlavour>(['simd', 'threads'])('errors (%s kernel)', (flavour
     const p = k.alloc(16);
     k.free(p);
     expect(k.live().tensors).toBe(0);
+  });
+});
+
+describe('a runtime without WebAssembly SIMD', () => {
+  it('is refused with an error saying what is missing', async () => {
+    // Such a runtime fails to validate any module with v128 instructions.
+    const validate = vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
+    try {
+      for (const flavour of ['auto', 'simd', 'threads'] as const) {
+        await expect(Kernel.load(flavour)).rejects.toThrow(
+          'gru-wasm needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+); this runtime lacks it',
+        );
+      }
+    } finally {
+      validate.mockRestore();
+    }
+    expect((await Kernel.load('simd')).flavour).toBe('simd');
   });
 });
