@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
 import { Sgd } from '../ts/optimizers/sgd.js';
+import { weightsOf } from './support/compare.js';
+import { eventLoopGaps } from './support/event-loop.js';
+import { fitKillingAWorker } from './support/kill-mid-fit.js';
 import { randomUniform } from './support/random.js';
 import { within } from './support/within.js';
 
@@ -57,8 +60,6 @@ function build(
   disposables.push(model);
   return model;
 }
-
-const weightsOf = (model: gw.Sequential) => model.getWeights().map((t) => t.dataSync());
 
 /** Callbacks that read and change the model, and a record of what they saw. */
 function watchingCallbacks() {
@@ -155,22 +156,12 @@ describe('fit hosted by a worker (no shared memory)', () => {
     const long = dataset(128, 12, 50);
     const model = build(1, { units: 192, steps: 50 });
     await within(model.fit(long.x, long.y, { epochs: 1, batchSize: 64, verbose: 0 }), 'warm-up fit');
-    const started = performance.now();
-    let last = started;
-    let longestGap = 0;
-    const timer = setInterval(() => {
-      const now = performance.now();
-      longestGap = Math.max(longestGap, now - last);
-      last = now;
-    }, 5);
-    try {
-      await within(model.fit(long.x, long.y, { epochs: 2, batchSize: 64, verbose: 0 }), 'fit');
-    } finally {
-      clearInterval(timer);
-    }
-    const stepMs = (performance.now() - started) / 4;
+    const { elapsedMs, longestGapMs } = await eventLoopGaps(() =>
+      within(model.fit(long.x, long.y, { epochs: 2, batchSize: 64, verbose: 0 }), 'fit'),
+    );
+    const stepMs = elapsedMs / 4;
     expect(stepMs).toBeGreaterThan(40);
-    expect(longestGap).toBeLessThan(stepMs / 2);
+    expect(longestGapMs).toBeLessThan(stepMs / 2);
   });
 
   it('keeps both kernels flat over repeated fits', async () => {
@@ -330,24 +321,11 @@ describe('hosted fit failures', () => {
     const model = build(1, { units: 96 });
     await within(model.fit(big.x, big.y, { epochs: 1, batchSize: 64, verbose: 0 }), 'first fit');
     const host = await model.trainingHost();
-    let steps = 0;
-    const fit = model.fit(big.x, big.y, {
-      epochs: 2,
-      batchSize: 64,
-      verbose: 0,
-      callbacks: {
-        onBatchEnd: () => {
-          steps += 1;
-        },
-        onBatchBegin: (batch) => {
-          if (batch === 2) setTimeout(() => void host?.workers.kill(0), 2);
-        },
-      },
-    });
+    const { fit, stepsTaken } = fitKillingAWorker(model, big.x, big.y, () => void host?.workers.kill(0));
     await expect(within(fit, 'fit with a killed worker')).rejects.toThrow(
       /fit in a worker: kernel worker 0 exited/,
     );
-    expect(model.optimizer.iterations).toBe(4 + steps);
+    expect(model.optimizer.iterations).toBe(4 + stepsTaken());
     for (const w of weightsOf(model)) expect(w.every(Number.isFinite)).toBe(true);
     const history = await within(
       model.fit(big.x, big.y, { epochs: 1, batchSize: 64, verbose: 0 }),

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
 import { layerToJson } from '../ts/io/topology.js';
 import { KernelWorkers } from '../ts/worker/workers.js';
-import { expectRelClose } from './support/compare.js';
+import { expectRelClose, weightsOf } from './support/compare.js';
+import { eventLoopGaps } from './support/event-loop.js';
+import { fitKillingAWorker } from './support/kill-mid-fit.js';
 import { randomUniform } from './support/random.js';
 import { within } from './support/within.js';
 
@@ -58,8 +60,6 @@ function build(
   disposables.push(model);
   return model;
 }
-
-const weightsOf = (model: gw.Sequential) => model.getWeights().map((t) => t.dataSync());
 
 describe('data-parallel training', () => {
   const { x, y } = dataset(128);
@@ -152,22 +152,12 @@ describe('data-parallel training', () => {
     model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers: 2 });
     disposables.push(model);
     await model.trainOnBatch(long, labels); // starts the workers
-    const started = performance.now();
-    let last = started;
-    let longestGap = 0;
-    const timer = setInterval(() => {
-      const now = performance.now();
-      longestGap = Math.max(longestGap, now - last);
-      last = now;
-    }, 5);
-    try {
-      await within(model.fit(long, labels, { epochs: 2, batchSize: 64, verbose: 0 }), 'fit');
-    } finally {
-      clearInterval(timer);
-    }
-    const stepMs = (performance.now() - started) / 4;
+    const { elapsedMs, longestGapMs } = await eventLoopGaps(() =>
+      within(model.fit(long, labels, { epochs: 2, batchSize: 64, verbose: 0 }), 'fit'),
+    );
+    const stepMs = elapsedMs / 4;
     expect(stepMs).toBeGreaterThan(40);
-    expect(longestGap).toBeLessThan(stepMs / 2);
+    expect(longestGapMs).toBeLessThan(stepMs / 2);
   });
 
   it('keeps the kernel memory flat over epochs', async () => {
@@ -292,22 +282,9 @@ describe('failures', () => {
     await model.trainOnBatch(big.x, big.y);
     const before = model.optimizer.iterations;
     const parallel = await model.workers();
-    let steps = 0;
-    const fit = model.fit(big.x, big.y, {
-      epochs: 2,
-      batchSize: 64,
-      verbose: 0,
-      callbacks: {
-        onBatchEnd: () => {
-          steps += 1;
-        },
-        onBatchBegin: (batch) => {
-          if (batch === 2) setTimeout(() => void parallel?.workers.kill(1), 2);
-        },
-      },
-    });
+    const { fit, stepsTaken } = fitKillingAWorker(model, big.x, big.y, () => void parallel?.workers.kill(1));
     await expect(within(fit, 'fit with a killed worker')).rejects.toThrow(/kernel worker 1 exited/);
-    expect(model.optimizer.iterations).toBe(before + steps);
+    expect(model.optimizer.iterations).toBe(before + stepsTaken());
     for (const w of weightsOf(model)) expect(w.every(Number.isFinite)).toBe(true);
     // New workers start for the next call.
     const history = await within(

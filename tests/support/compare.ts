@@ -39,3 +39,7 @@ export function expectRelClose(
     tolerance,
   );
 }
+
+/** Copies of a model's weights, in `getWeights()` order. */
+export const weightsOf = (model: { getWeights(): { dataSync(): Float32Array }[] }): Float32Array[] =>
+  model.getWeights().map((t) => t.dataSync());
