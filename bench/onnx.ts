@@ -122,6 +122,7 @@ export async function onnxTimings(
   threads: number,
   options: { warmup: number; reps: number },
 ): Promise<{ predict: Timing; latency: Timing }> {
+  await gw.ready('threads'); // the agreement check builds a gru-wasm model
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
   const w = weights(c);

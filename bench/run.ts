@@ -28,7 +28,7 @@ import { gruBackward, gruForward } from './baseline/gru.js';
 import { gemmPhases, phaseFlop, timeGemmPhases } from './gemm.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
 import { type Timing, table, time } from './harness.js';
-import { onnxTimings } from './onnx.js';
+import { onnxTimingsInProcess } from './onnx-process.js';
 import { measureMicroKernel, measurePeak } from './peak.js';
 import { type Config, gruWasmTimings, type SystemTimings, tfjsTimings } from './training.js';
 
@@ -217,7 +217,7 @@ for (const config of configs) {
       config,
       system: `ONNX Runtime Web (${threads} thread${threads > 1 ? 's' : ''})`,
       threads,
-      timings: await onnxTimings(config, threads, repeat(5, 10)),
+      timings: onnxTimingsInProcess(config, threads, repeat(5, 10)),
     });
   }
   systemRows.push({
