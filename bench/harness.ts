@@ -34,6 +34,27 @@ export async function timeAsync(
   return summarize(samples);
 }
 
+/**
+ * As `timeAsync` for several bodies, in alternation: each repetition runs
+ * every body once, so a drift of the machine's speed falls on all alike and
+ * their ratios stay honest.
+ */
+export async function timeInterleaved(
+  bodies: readonly (() => Promise<unknown>)[],
+  options: { warmup: number; reps: number },
+): Promise<Timing[]> {
+  for (let i = 0; i < options.warmup; i++) for (const body of bodies) await body();
+  const samples = bodies.map((): number[] => []);
+  for (let i = 0; i < options.reps; i++) {
+    for (const [b, body] of bodies.entries()) {
+      const start = performance.now();
+      await body();
+      samples[b]?.push(performance.now() - start);
+    }
+  }
+  return samples.map(summarize);
+}
+
 /** Median, minimum and maximum of some timings. */
 export function summarize(samples: readonly number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);

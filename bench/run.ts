@@ -200,17 +200,14 @@ for (const config of configs) {
     warmup: quick ? 0 : 1,
     reps: quick ? 1 : small ? fast : slow,
   });
-  systemRows.push({
-    config,
-    system: 'gru-wasm (this thread)',
-    threads: 1,
-    timings: await gruWasmTimings(config, 0, repeat(5, 10)),
-  });
+  // The two measured in alternation: their ratio is the speedup of workers.
+  const [here, onWorkers] = await gruWasmTimings(config, [0, WORKERS], repeat(5, 10));
+  systemRows.push({ config, system: 'gru-wasm (this thread)', threads: 1, timings: here as SystemTimings });
   systemRows.push({
     config,
     system: `gru-wasm (${WORKERS} workers)`,
     threads: WORKERS,
-    timings: await gruWasmTimings(config, WORKERS, repeat(5, 10)),
+    timings: onWorkers as SystemTimings,
   });
   for (const threads of [1, WORKERS]) {
     systemRows.push({

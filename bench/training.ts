@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as gw from '../ts/index.js';
-import { type Timing, timeAsync } from './harness.js';
+import { type Timing, timeAsync, timeInterleaved } from './harness.js';
 
 export interface Config {
   name: string;
@@ -43,30 +43,48 @@ export interface SystemTimings {
 type Repeat = { warmup: number; reps: number };
 
 /**
- * gru-wasm on this thread (`workers` 0) or on kernel workers, each batch
- * split between them. The 'threads' build serves both (it runs one thread
- * as fast as the 'simd' build: part 2 of the bench compares them).
+ * gru-wasm on this thread (`workers` 0) and on kernel workers (each batch
+ * split between them), one model per entry of `workerCounts`, measured in
+ * alternation. The 'threads' build serves both (it runs one thread as fast
+ * as the 'simd' build: part 2 of the bench compares them).
  */
-export async function gruWasmTimings(c: Config, workers: number, options: Repeat): Promise<SystemTimings> {
+export async function gruWasmTimings(
+  c: Config,
+  workerCounts: readonly number[],
+  options: Repeat,
+): Promise<SystemTimings[]> {
   await gw.ready('threads');
   const { x, y } = batchOf(c);
-  const model = gw.sequential();
-  model.add(gw.layers.gru({ units: c.units, inputShape: [c.steps, c.input] }));
-  model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
-  model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers });
-  await model.workers(); // started before timing: their start-up is not a step
+  const models = workerCounts.map((workers) => {
+    const model = gw.sequential();
+    model.add(gw.layers.gru({ units: c.units, inputShape: [c.steps, c.input] }));
+    model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
+    model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers });
+    return model;
+  });
+  // Started before timing: their start-up is not a step.
+  for (const model of models) await model.workers();
   const [gx, gy] = [gw.tensor(x, [c.batch, c.steps, c.input]), gw.tensor(y, [c.batch, 1])];
   const one = gw.tensor(x.subarray(0, c.steps * c.input), [1, c.steps, c.input]);
-  const predictOn = async (input: gw.Tensor) =>
+  const each = (body: (model: gw.Sequential) => Promise<unknown>) => models.map((model) => () => body(model));
+  const predictOn = (input: gw.Tensor) => async (model: gw.Sequential) =>
     (await model.predict(input, { batchSize: c.batch })).dispose();
-  const timings = {
-    train: await timeAsync(() => model.trainOnBatch(gx, gy), options),
-    predict: await timeAsync(() => predictOn(gx), options),
-    latency: await timeAsync(() => predictOn(one), { warmup: options.warmup + 2, reps: 3 * options.reps }),
-  };
+  const train = await timeInterleaved(
+    each((model) => model.trainOnBatch(gx, gy)),
+    options,
+  );
+  const predict = await timeInterleaved(each(predictOn(gx)), options);
+  const latency = await timeInterleaved(each(predictOn(one)), {
+    warmup: options.warmup + 2,
+    reps: 3 * options.reps,
+  });
   for (const t of [gx, gy, one]) t.dispose();
-  model.dispose();
-  return timings;
+  for (const model of models) model.dispose();
+  return models.map((_, i) => ({
+    train: train[i] as Timing,
+    predict: predict[i] as Timing,
+    latency: latency[i] as Timing,
+  }));
 }
 
 let wasmPathsSet = false;
