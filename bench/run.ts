@@ -27,7 +27,7 @@ import { type GruDims, Kernel, type KernelFlavour, ready } from '../ts/index.js'
 import { gruBackward, gruForward } from './baseline/gru.js';
 import { gemmPhases, phaseFlop, timeGemmPhases } from './gemm.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
-import { type Timing, table, time } from './harness.js';
+import { type Timing, table, time, timeInterleaved } from './harness.js';
 import { onnxTimingsInProcess } from './onnx-process.js';
 import { measureMicroKernel, measurePeak } from './peak.js';
 import { type Config, gruWasmTimings, type SystemTimings, tfjsTimings } from './training.js';
@@ -97,19 +97,28 @@ const rows: Row[] = [];
 const reps = quick ? 1 : 10;
 const warmup = quick ? 0 : 2;
 
-for (const flavour of ['simd', 'threads'] as KernelFlavour[]) {
+// The two builds, measured in alternation: the same code, so the same speed
+// is expected, and alternation keeps the machine's drift out of the comparison.
+const flavours: KernelFlavour[] = ['simd', 'threads'];
+const steps: KernelGruStep[] = [];
+for (const flavour of flavours) {
   const kernel = await Kernel.load(flavour);
   checkAgreement(kernel);
-  const step = new KernelGruStep(kernel, dims, data);
-  const train = time(
-    () => {
-      step.forward(true);
-      step.backward();
-    },
-    { warmup, reps },
-  );
-  const infer = time(() => step.forward(false), { warmup, reps });
-  step.dispose();
+  steps.push(new KernelGruStep(kernel, dims, data));
+}
+const trainings = await timeInterleaved(
+  steps.map((step) => async () => {
+    step.forward(true);
+    step.backward();
+  }),
+  { warmup, reps },
+);
+const inferences = await timeInterleaved(
+  steps.map((step) => async () => step.forward(false)),
+  { warmup, reps },
+);
+flavours.forEach((flavour, i) => {
+  const [train, infer] = [trainings[i] as Timing, inferences[i] as Timing];
   const label = `gru-wasm (${flavour} build, 1 thread)`;
   rows.push({
     system: label,
@@ -125,7 +134,8 @@ for (const flavour of ['simd', 'threads'] as KernelFlavour[]) {
     spread: `${infer.min.toFixed(1)}–${infer.max.toFixed(1)}`,
     flop: forwardFlop,
   });
-}
+});
+for (const step of steps) step.dispose();
 
 const baselineReps = quick ? 1 : 3;
 const baseline = time(
