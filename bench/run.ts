@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type GruDims, Kernel, type KernelFlavour, ready } from '../ts/index.js';
+import { type GruDims, Kernel, type KernelFlavour, ready, relaxedAvailable } from '../ts/index.js';
 import { gruBackward, gruForward } from './baseline/gru.js';
 import { gemmPhases, phaseFlop, timeGemmPhases } from './gemm.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
@@ -97,12 +97,23 @@ const rows: Row[] = [];
 const reps = quick ? 1 : 10;
 const warmup = quick ? 0 : 2;
 
-// The two builds, measured in alternation: the same code, so the same speed
-// is expected, and alternation keeps the machine's drift out of the comparison.
-const flavours: KernelFlavour[] = ['simd', 'threads'];
+// The builds, measured in alternation (which keeps the machine's drift out of
+// the comparison): simd and threads run the same code; the relaxed-SIMD ones,
+// where the runtime has relaxed SIMD (Node: --experimental-wasm-relaxed-simd),
+// fuse the GEMM's multiply-adds.
+const builds: { flavour: KernelFlavour; relaxed: boolean }[] = [
+  { flavour: 'simd', relaxed: false },
+  { flavour: 'threads', relaxed: false },
+  ...((await relaxedAvailable())
+    ? [
+        { flavour: 'simd' as const, relaxed: true },
+        { flavour: 'threads' as const, relaxed: true },
+      ]
+    : []),
+];
 const steps: KernelGruStep[] = [];
-for (const flavour of flavours) {
-  const kernel = await Kernel.load(flavour);
+for (const build of builds) {
+  const kernel = await Kernel.load(build.flavour, { relaxed: build.relaxed });
   checkAgreement(kernel);
   steps.push(new KernelGruStep(kernel, dims, data));
 }
@@ -117,9 +128,9 @@ const inferences = await timeInterleaved(
   steps.map((step) => async () => step.forward(false)),
   { warmup, reps },
 );
-flavours.forEach((flavour, i) => {
+builds.forEach(({ flavour, relaxed }, i) => {
   const [train, infer] = [trainings[i] as Timing, inferences[i] as Timing];
-  const label = `gru-wasm (${flavour} build, 1 thread)`;
+  const label = `gru-wasm (${flavour}${relaxed ? '-relaxed' : ''} build, 1 thread)`;
   rows.push({
     system: label,
     what: 'forward + backward',

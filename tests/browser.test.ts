@@ -123,6 +123,8 @@ describe('browser demo (examples/web)', () => {
     const ready = await phase(page, ['ready', 'failed']);
     expect(ready.error).toBe('');
     expect(ready.kernel).toBe('threads');
+    // Chromium has relaxed SIMD: the faster builds are chosen.
+    expect(ready.relaxed).toBe(true);
 
     expect(await startTraining(page)).toBe(1);
     const final = await phase(page, ['done', 'failed'], 180_000);
@@ -165,7 +167,8 @@ describe('browser demo (examples/web)', () => {
     );
     const testX = gw.tensor(data.test.x, [data.test.samples, data.window, data.features]);
     const inNode = await downloaded.predict(testX);
-    expect([...inNode.dataSync()]).toEqual(final.probabilities);
+    // The page ran the relaxed-SIMD build (fused multiply-adds), Node the plain one.
+    expectClose('the downloaded model in Node', [...inNode.dataSync()], final.probabilities, 1e-5);
     for (const t of [inNode, testX]) t.dispose();
     downloaded.dispose();
 
@@ -230,6 +233,7 @@ describe('browser demo (examples/web)', () => {
     const ready = await phase(page, ['ready', 'failed']);
     expect(ready.error).toBe('');
     expect(ready.kernel).toBe('simd');
+    expect(ready.relaxed).toBe(true);
     // Without shared memory, one worker hosts the training.
     expect(await startTraining(page)).toBe(1);
     const final = await phase(page, ['done', 'failed'], 180_000);

@@ -20,7 +20,13 @@ export { loadModel, type SaveResult } from './io/model-io.js';
 export { importPyTorchGru, type PyTorchGruOptions } from './io/pytorch.js';
 export { readSafetensors, type SafeTensor, writeSafetensors } from './io/safetensors.js';
 export { Kernel } from './kernel/kernel.js';
-export { defaultFlavour, type KernelFlavour, threadsAvailable } from './kernel/load.js';
+export {
+  defaultFlavour,
+  type KernelFlavour,
+  type KernelOptions,
+  relaxedAvailable,
+  threadsAvailable,
+} from './kernel/load.js';
 export {
   type Activation,
   DEFAULT_GRU_CONFIG,

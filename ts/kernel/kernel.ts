@@ -4,7 +4,7 @@
  * is checked on the Rust side against the table of live allocations; a bad
  * one throws an `Error` naming the operation and the argument.
  */
-import { attachGlue, type KernelFlavour, type LoadedGlue, loadGlue } from './load.js';
+import { attachGlue, type KernelFlavour, type KernelOptions, type LoadedGlue, loadGlue } from './load.js';
 import {
   type Activation,
   DEFAULT_GRU_CONFIG,
@@ -22,23 +22,33 @@ import {
 export class Kernel {
   private readonly glue: LoadedGlue['glue'];
   readonly flavour: KernelFlavour;
+  /** The relaxed-SIMD build (see `KernelOptions.relaxed`). */
+  readonly relaxed: boolean;
 
   private constructor(private readonly loaded: LoadedGlue) {
     this.glue = loaded.glue;
     this.flavour = loaded.flavour;
+    this.relaxed = loaded.relaxed;
   }
 
-  /** Loads a build: `auto` picks `threads` where shared memory is allowed. */
-  static async load(flavour: KernelFlavour | 'auto' = 'auto'): Promise<Kernel> {
-    return new Kernel(await loadGlue(flavour));
+  /**
+   * Loads a build: `auto` picks `threads` where shared memory is allowed,
+   * and the relaxed-SIMD variant where the runtime has relaxed SIMD.
+   */
+  static async load(flavour: KernelFlavour | 'auto' = 'auto', options: KernelOptions = {}): Promise<Kernel> {
+    return new Kernel(await loadGlue(flavour, options));
   }
 
   /**
    * The threaded kernel of another thread, instantiated in this one over
-   * its memory (`module` and `memory` come from that kernel).
+   * its memory (`module`, `memory` and `relaxed` come from that kernel).
    */
-  static async attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Kernel> {
-    return new Kernel(await attachGlue(module, memory));
+  static async attach(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    relaxed: boolean,
+  ): Promise<Kernel> {
+    return new Kernel(await attachGlue(module, memory, relaxed));
   }
 
   /** The compiled module, for workers to attach with. */

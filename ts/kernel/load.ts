@@ -1,11 +1,18 @@
 /**
- * Finds and instantiates one of the two kernel builds:
+ * Finds and instantiates one of the kernel builds:
  * - `threads`: SIMD128 + atomics over a shared `WebAssembly.Memory`, where
  *   shared memory is allowed (Node; pages that are `crossOriginIsolated`);
- * - `simd`: SIMD128 on one thread, everywhere else (a quiet fallback).
+ * - `simd`: SIMD128 on one thread, everywhere else (a quiet fallback);
+ * each also as a relaxed-SIMD build, whose GEMM micro-kernel multiply-adds
+ * with `f32x4.relaxed_madd` (fused where the machine has FMA), chosen where
+ * the runtime has relaxed SIMD.
  * Runtimes without WebAssembly SIMD get a clear error.
  */
-import { simd as simdSupported, threads as threadsFeature } from 'wasm-feature-detect';
+import {
+  relaxedSimd as relaxedSupported,
+  simd as simdSupported,
+  threads as threadsFeature,
+} from 'wasm-feature-detect';
 import type * as SimdGlue from '../../wasm/simd/gru_wasm.js';
 
 export type KernelFlavour = 'simd' | 'threads';
@@ -35,9 +42,28 @@ export async function defaultFlavour(): Promise<KernelFlavour> {
   return (await threadsAvailable()) ? 'threads' : 'simd';
 }
 
+export interface KernelOptions {
+  /**
+   * The relaxed-SIMD build: faster matrix products whose multiply-adds are
+   * fused where the machine has FMA, so results differ from the other
+   * builds' in the last bits (and between machines with and without FMA).
+   * `auto`, the default, uses it where the runtime has relaxed SIMD
+   * (Chrome 114+; Node only with `--experimental-wasm-relaxed-simd`);
+   * `false` keeps results bit-identical across machines.
+   */
+  relaxed?: boolean | 'auto';
+}
+
+/** Whether this runtime has WebAssembly relaxed SIMD. */
+export function relaxedAvailable(): Promise<boolean> {
+  return relaxedSupported();
+}
+
 export interface LoadedGlue {
   glue: KernelGlue;
   flavour: KernelFlavour;
+  /** The relaxed-SIMD build. */
+  relaxed: boolean;
   /** The compiled module: workers instantiate it over the same memory. */
   module: WebAssembly.Module;
   exports: KernelExports;
@@ -48,7 +74,10 @@ export interface LoadedGlue {
  * one instance per JavaScript realm, so loading the same flavour twice
  * returns the same instance.
  */
-export async function loadGlue(flavour: KernelFlavour | 'auto' = 'auto'): Promise<LoadedGlue> {
+export async function loadGlue(
+  flavour: KernelFlavour | 'auto' = 'auto',
+  options: KernelOptions = {},
+): Promise<LoadedGlue> {
   if (!(await simdSupported())) {
     throw new Error(
       'gru-wasm needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+); this runtime lacks it',
@@ -60,38 +89,57 @@ export async function loadGlue(flavour: KernelFlavour | 'auto' = 'auto'): Promis
       "the 'threads' kernel needs shared memory: SharedArrayBuffer and, in browsers, a crossOriginIsolated page (COOP/COEP headers)",
     );
   }
+  const wanted = options.relaxed ?? 'auto';
+  const relaxed = wanted === 'auto' ? await relaxedAvailable() : wanted;
+  if (relaxed && !(await relaxedAvailable())) {
+    throw new Error(
+      'the relaxed-SIMD kernel needs WebAssembly relaxed SIMD (Chrome 114+; Node with --experimental-wasm-relaxed-simd); this runtime lacks it',
+    );
+  }
   // Literal URLs and imports, one per build, so bundlers can see and copy them.
   let url: URL;
   if (chosen === 'threads') {
-    url = new URL('../../wasm/threads/gru_wasm_bg.wasm', import.meta.url);
+    url = relaxed
+      ? new URL('../../wasm/threads-relaxed/gru_wasm_bg.wasm', import.meta.url)
+      : new URL('../../wasm/threads/gru_wasm_bg.wasm', import.meta.url);
   } else {
-    url = new URL('../../wasm/simd/gru_wasm_bg.wasm', import.meta.url);
+    url = relaxed
+      ? new URL('../../wasm/simd-relaxed/gru_wasm_bg.wasm', import.meta.url)
+      : new URL('../../wasm/simd/gru_wasm_bg.wasm', import.meta.url);
   }
   const module = await compile(url);
-  const glue = await importGlue(chosen);
+  const glue = await importGlue(chosen, relaxed);
   const exports: KernelExports = await glue.default({ module_or_path: module });
-  return { glue, flavour: chosen, module, exports };
+  return { glue, flavour: chosen, relaxed, module, exports };
 }
 
 /**
  * Instantiates the threaded build in a worker over the memory of a kernel
- * loaded elsewhere: the same tensors, seen from another thread.
+ * loaded elsewhere: the same tensors, seen from another thread. `relaxed`
+ * says which threaded build `module` is.
  */
 export async function attachGlue(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
+  relaxed: boolean,
 ): Promise<LoadedGlue> {
   if (!(memory.buffer instanceof SharedArrayBuffer)) {
     throw new Error('attaching a worker needs the threaded kernel (its memory is not shared)');
   }
-  const glue = await importGlue('threads');
+  const glue = await importGlue('threads', relaxed);
   const exports: KernelExports = await glue.default({ module_or_path: module, memory });
-  return { glue, flavour: 'threads', module, exports };
+  return { glue, flavour: 'threads', relaxed, module, exports };
 }
 
-async function importGlue(flavour: KernelFlavour): Promise<KernelGlue> {
-  return flavour === 'threads'
-    ? await import('../../wasm/threads/gru_wasm.js')
+/** Each build's bindings, a module of their own (one instance per build and realm). */
+async function importGlue(flavour: KernelFlavour, relaxed: boolean): Promise<KernelGlue> {
+  if (flavour === 'threads') {
+    return relaxed
+      ? await import('../../wasm/threads-relaxed/gru_wasm.js')
+      : await import('../../wasm/threads/gru_wasm.js');
+  }
+  return relaxed
+    ? await import('../../wasm/simd-relaxed/gru_wasm.js')
     : await import('../../wasm/simd/gru_wasm.js');
 }
 

@@ -12,6 +12,7 @@
  */
 import { proxy, transfer } from 'comlink';
 import { modelToArtifacts } from '../io/artifacts.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { optimizerFromConfig } from '../optimizers/index.js';
 import type { Tensor } from '../tensor.js';
 import type {
@@ -37,8 +38,9 @@ export interface FitPlan {
 export class HostedTraining {
   private constructor(readonly workers: KernelWorkers) {}
 
-  static async start(): Promise<HostedTraining> {
-    return new HostedTraining(await KernelWorkers.start(undefined, 1));
+  /** A worker with a kernel of its own, the same build as `kernel` (so the result is bit-identical). */
+  static async start(kernel: Kernel): Promise<HostedTraining> {
+    return new HostedTraining(await KernelWorkers.start(kernel, 1, 'copied'));
   }
 
   /** Set once the worker died; the model then starts a new one. */

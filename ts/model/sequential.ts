@@ -149,7 +149,7 @@ export class Sequential implements TrainingModel {
   async trainingHost(): Promise<HostedTraining | undefined> {
     if (!this.hostsTraining) return undefined;
     if (!this.host) {
-      const starting = HostedTraining.start();
+      const starting = HostedTraining.start(this.k);
       this.host = starting;
       starting.catch(() => {
         if (this.host === starting) this.host = undefined;

@@ -233,7 +233,7 @@ export class InferencePool {
 }
 
 async function startServer(model: Sequential, memory: 'shared' | 'copied'): Promise<Server> {
-  const workers = await KernelWorkers.start(memory === 'shared' ? model.kernel : undefined, 1);
+  const workers = await KernelWorkers.start(model.kernel, 1, memory);
   try {
     if (memory === 'shared') {
       const { id } = await workers.call(0, 'createReplica', (api) => api.createReplica(replicaSpec(model)));

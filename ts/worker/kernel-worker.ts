@@ -114,15 +114,15 @@ function checkCall(op: string, values: Record<string, unknown>): void {
 }
 
 const api: KernelWorkerApi = {
-  async attach(module, memory) {
+  async attach(module, memory, relaxed) {
     if (attached) throw new Error('kernel worker: already attached');
-    attached = await Kernel.attach(module, memory);
+    attached = await Kernel.attach(module, memory, relaxed);
     sharesMemory = true;
   },
 
-  async loadKernel() {
+  async loadKernel(relaxed) {
     if (attached) throw new Error('kernel worker: already has a kernel');
-    attached = await ready();
+    attached = await ready('auto', { relaxed });
     return attached.flavour;
   },
 

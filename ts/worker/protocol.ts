@@ -165,10 +165,10 @@ export interface HostedFitResult {
  * or loads a kernel of its own (models, values passed in messages).
  */
 export interface KernelWorkerApi {
-  /** Instantiates the threaded kernel over the caller's memory. */
-  attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<void>;
-  /** Loads a kernel of the worker's own (where memory cannot be shared); returns its flavour. */
-  loadKernel(): Promise<string>;
+  /** Instantiates the threaded kernel (the relaxed-SIMD build or not, as the caller's) over the caller's memory. */
+  attach(module: WebAssembly.Module, memory: WebAssembly.Memory, relaxed: boolean): Promise<void>;
+  /** Loads a kernel of the worker's own (where memory cannot be shared), relaxed-SIMD or not as the caller's; returns its flavour. */
+  loadKernel(relaxed: boolean): Promise<string>;
   /** A model in the worker's own kernel, from its saved form. */
   createModel(artifacts: ModelArtifacts): number;
   /** Predictions for `rows` samples given as values; the result is transferred, not copied. */

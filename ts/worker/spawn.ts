@@ -82,7 +82,18 @@ async function spawnNode(name: string): Promise<SpawnedWorker> {
   const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
   // Workers inherit the process's flags, but `--input-type` (node -e) is refused for a file.
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-  const worker = new Worker(await nodeWorkerScript(), { name, execArgv });
+  const script = await nodeWorkerScript();
+  let worker: InstanceType<typeof Worker>;
+  try {
+    worker = new Worker(script, { name, execArgv });
+  } catch (error) {
+    // V8 and process-wide flags (`--max-old-space-size`,
+    // `--experimental-wasm-relaxed-simd`) are refused in a worker's execArgv;
+    // they apply to its threads anyway. Node names them: drop those.
+    if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    const refused = new Set((error as Error).message.split(': ').slice(1).join(': ').split(', '));
+    worker = new Worker(script, { name, execArgv: execArgv.filter((arg) => !refused.has(arg)) });
+  }
   const { failed, fail } = failureSignal();
   worker.on('error', (error) => fail(new Error(`${name} failed: ${error.message}`, { cause: error })));
   worker.on('message', (data: unknown) => {

@@ -33,15 +33,19 @@ export class KernelWorkers {
   private constructor(private readonly slots: Slot[]) {}
 
   /**
-   * Starts `count` workers and attaches each to `kernel`'s memory; with
-   * `kernel` undefined, each loads a kernel of its own (no shared memory:
-   * data then travels in messages).
+   * Starts `count` workers. With `memory` 'shared', each attaches to
+   * `kernel`'s memory; with 'copied', each loads a kernel of its own (the
+   * same build as `kernel`'s), and data then travels in messages.
    */
-  static async start(kernel: Kernel | undefined, count: number): Promise<KernelWorkers> {
+  static async start(
+    kernel: Kernel,
+    count: number,
+    memory: 'shared' | 'copied' = 'shared',
+  ): Promise<KernelWorkers> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
       throw new Error(`workers: the count must be an integer from 1 to ${MAX_WORKERS}, got ${count}`);
     }
-    if (kernel && kernel.flavour !== 'threads') {
+    if (memory === 'shared' && kernel.flavour !== 'threads') {
       throw new Error(
         "workers need the 'threads' kernel: shared memory, which Node has and browsers give crossOriginIsolated pages (COOP/COEP headers)",
       );
@@ -59,9 +63,9 @@ export class KernelWorkers {
       }
       await Promise.all(
         workers.slots.map((_, i) =>
-          kernel
-            ? workers.call(i, 'attach', (api) => api.attach(kernel.module, kernel.memory))
-            : workers.call(i, 'loadKernel', (api) => api.loadKernel()),
+          memory === 'shared'
+            ? workers.call(i, 'attach', (api) => api.attach(kernel.module, kernel.memory, kernel.relaxed))
+            : workers.call(i, 'loadKernel', (api) => api.loadKernel(kernel.relaxed)),
         ),
       );
     } catch (error) {

@@ -19,6 +19,8 @@ import {
 export interface DemoState {
   phase: 'loading' | 'ready' | 'training' | 'done' | 'saved' | 'failed';
   kernel: string;
+  /** Whether the kernel is the relaxed-SIMD build (the browser has relaxed SIMD). */
+  relaxed: boolean;
   /** Where the shown model came from. */
   source: 'trained' | 'indexeddb' | '';
   epochs: number;
@@ -36,6 +38,7 @@ export interface DemoState {
 const state: DemoState = {
   phase: 'loading',
   kernel: '',
+  relaxed: false,
   source: '',
   epochs: 0,
   testAccuracy: Number.NaN,
@@ -226,10 +229,12 @@ try {
   // one worker trains a copy of the model and the pool's workers hold copies.
   const shared = kernel.flavour === 'threads';
   state.kernel = kernel.flavour;
+  state.relaxed = kernel.relaxed;
   state.poolMemory = shared ? 'shared' : 'copied';
+  const build = `${kernel.flavour}${kernel.relaxed ? ' (relaxed SIMD)' : ''}`;
   element('kernel').textContent = shared
-    ? `${kernel.flavour}; training on a kernel worker over the page's memory`
-    : `${kernel.flavour}; this page is not cross-origin isolated, so training runs on a worker with its own kernel and copy of the model, and so do the forecasts`;
+    ? `${build}; training on a kernel worker over the page's memory`
+    : `${build}; this page is not cross-origin isolated, so training runs on a worker with its own kernel and copy of the model, and so do the forecasts`;
   trainButton.addEventListener('click', () => {
     train(data, 1).catch(fail);
   });

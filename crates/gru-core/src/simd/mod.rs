@@ -25,7 +25,8 @@ pub trait F32x4: Copy {
     fn add(self, other: Self) -> Self;
     fn mul(self, other: Self) -> Self;
     /// `self + a * b`, rounded twice (no fused multiply-add, so every
-    /// implementation gives bit-identical results).
+    /// implementation gives bit-identical results), except in the
+    /// relaxed-SIMD build, which may fuse it.
     #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
         self.add(a.mul(b))

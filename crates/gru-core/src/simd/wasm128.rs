@@ -32,4 +32,13 @@ impl F32x4 for Wasm128 {
     fn mul(self, other: Self) -> Self {
         Wasm128(f32x4_mul(self.0, other.0))
     }
+
+    /// With relaxed SIMD, one instruction: fused (one rounding) where the
+    /// machine has FMA, which is why this build is only close to, not equal
+    /// to, the others.
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        Wasm128(core::arch::wasm32::f32x4_relaxed_madd(a.0, b.0, self.0))
+    }
 }

@@ -1,0 +1,146 @@
+/**
+ * The relaxed-SIMD builds: chosen only where the runtime has relaxed SIMD
+ * (Node needs a flag, so they run here in a child process that has it),
+ * really built with relaxed instructions, and close to the plain builds:
+ * matrix products against float64, a GRU training run against the plain
+ * build, and data-parallel training on workers that attach to the same
+ * relaxed build.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as gw from '../ts/index.js';
+import { within } from './support/within.js';
+
+const wasm = (build: string) => readFile(new URL(`../wasm/${build}/gru_wasm_bg.wasm`, import.meta.url));
+
+describe('relaxed-SIMD builds', () => {
+  it('hold relaxed instructions, and a runtime without relaxed SIMD neither picks nor loads them', async () => {
+    expect(await gw.relaxedAvailable()).toBe(false); // Node 20 without its flag
+    for (const build of ['simd-relaxed', 'threads-relaxed'])
+      expect(WebAssembly.validate(await wasm(build))).toBe(false);
+    for (const build of ['simd', 'threads']) expect(WebAssembly.validate(await wasm(build))).toBe(true);
+    expect((await gw.ready()).relaxed).toBe(false);
+    await expect(gw.Kernel.load('simd', { relaxed: true })).rejects.toThrow(
+      'the relaxed-SIMD kernel needs WebAssembly relaxed SIMD (Chrome 114+; Node with --experimental-wasm-relaxed-simd); this runtime lacks it',
+    );
+  });
+
+  it('are chosen where relaxed SIMD exists, and compute what the plain builds compute, closely', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gru-wasm-relaxed-'));
+    const script = join(dir, 'check.mts');
+    const index = new URL('../ts/index.ts', import.meta.url).href;
+    await writeFile(script, checkScript(index));
+    try {
+      const child = spawn(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      const code = await within(
+        new Promise<number | null>((resolve) => child.on('exit', resolve)),
+        'the relaxed-SIMD check',
+        90_000,
+      ).finally(() => child.kill());
+      expect(code).toBe(0);
+      const result = JSON.parse(output) as CheckResult;
+      expect(result.auto).toEqual({ flavour: 'threads', relaxed: true });
+      expect(result.simdAuto).toBe(true);
+      expect(result.optOut).toBe(false);
+      // Matrix products: as close to float64 as the plain build's (a fused
+      // multiply-add rounds once instead of twice).
+      expect(result.gemmRelaxedError).toBeLessThan(2e-6);
+      expect(result.gemmRelaxedError).toBeLessThan(2 * result.gemmPlainError + 1e-7);
+      // Ten Adam steps of a GRU model: the same losses to 1e-4, the same weights to 1e-3.
+      expect(result.lossRelDiff).toBeLessThan(1e-4);
+      expect(result.weightRelDiff).toBeLessThan(1e-3);
+      // Two workers attached to the relaxed threaded build agree with one thread of it.
+      expect(result.workersRelDiff).toBeLessThan(1e-5);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+interface CheckResult {
+  auto: { flavour: string; relaxed: boolean };
+  simdAuto: boolean;
+  optOut: boolean;
+  gemmPlainError: number;
+  gemmRelaxedError: number;
+  lossRelDiff: number;
+  weightRelDiff: number;
+  workersRelDiff: number;
+}
+
+/** The child's script: prints a `CheckResult` as JSON. */
+function checkScript(index: string): string {
+  return `import * as gw from ${JSON.stringify(index)};
+const auto = await gw.ready();
+const relaxedSimd = await gw.Kernel.load('simd');
+const plainSimd = await gw.Kernel.load('simd', { relaxed: false });
+
+function random(seed, length) {
+  let state = seed >>> 0;
+  return Float32Array.from({ length }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  });
+}
+const [m, k, n] = [70, 300, 90];
+const a = random(1, m * k), b = random(2, k * n);
+const exact = new Float64Array(m * n);
+for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+  let s = 0;
+  for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+  exact[i * n + j] = s;
+}
+const scale = exact.reduce((x, v) => Math.max(x, Math.abs(v)), 0);
+function gemmError(kernel) {
+  const [pa, pb, pc] = [kernel.upload(a), kernel.upload(b), kernel.alloc(m * n)];
+  kernel.gemm({ m, n, k }, { a: pa, b: pb, c: pc });
+  const c = kernel.download(pc);
+  for (const p of [pa, pb, pc]) kernel.free(p);
+  return c.reduce((x, v, i) => Math.max(x, Math.abs(v - exact[i])), 0) / scale;
+}
+
+const relDiff = (xs, ys) => {
+  let diff = 0, size = 0;
+  xs.forEach((x, i) => { diff = Math.max(diff, Math.abs(x - ys[i])); size = Math.max(size, Math.abs(ys[i])); });
+  return diff / size;
+};
+async function train(kernel, workers) {
+  gw.setRandomSeed(3);
+  const model = new gw.Sequential(kernel);
+  model.add(gw.layers.gru({ units: 48, inputShape: [20, 6] }));
+  model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
+  model.compile({ optimizer: gw.optimizers.adam({ learningRate: 0.01 }), loss: 'binaryCrossentropy', workers });
+  const x = new gw.Tensor([64, 20, 6], kernel.upload(random(5, 64 * 20 * 6)), kernel);
+  const y = new gw.Tensor([64, 1], kernel.upload(Float32Array.from(random(6, 64), (v) => (v > 0 ? 1 : 0))), kernel);
+  const losses = [];
+  for (let step = 0; step < 10; step++) losses.push(await model.trainOnBatch(x, y));
+  const weights = model.getWeights().map((t) => t.dataSync());
+  model.dispose();
+  return { losses, weights: Float32Array.from(weights.flatMap((w) => [...w])) };
+}
+const plain = await train(plainSimd, 0);
+const relaxed = await train(relaxedSimd, 0);
+const here = await train(auto, 0);
+const onWorkers = await train(auto, 2);
+console.log(JSON.stringify({
+  auto: { flavour: auto.flavour, relaxed: auto.relaxed },
+  simdAuto: relaxedSimd.relaxed,
+  optOut: plainSimd.relaxed,
+  gemmPlainError: gemmError(plainSimd),
+  gemmRelaxedError: gemmError(relaxedSimd),
+  lossRelDiff: relDiff(relaxed.losses, plain.losses),
+  weightRelDiff: relDiff(relaxed.weights, plain.weights),
+  workersRelDiff: relDiff(onWorkers.weights, here.weights),
+}));
+process.exit(0);
+`;
+}
