@@ -5,8 +5,7 @@
  * this thread through comlink, and the result is the one training here gives,
  * bit for bit, also with callbacks that read and change the model.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { weightsOf } from './support/compare.js';
 import { eventLoopGaps } from './support/event-loop.js';
 import { fitKillingAWorker } from './support/kill-mid-fit.js';
 import { randomUniform } from './support/random.js';
+import { runScript } from './support/script.js';
 import { within } from './support/within.js';
 
 const [T, I, H] = [10, 4, 16];
@@ -215,11 +215,9 @@ describe('hosted fit checkpoints', () => {
 
 describe('hosted fit in a Node script', () => {
   it('lets the process exit once fit has resolved (no port left open)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gru-wasm-hosted-exit-'));
-    const script = join(dir, 'train.mts');
     const index = new URL('../ts/index.ts', import.meta.url).href;
-    await writeFile(
-      script,
+    let fittedAt: number | undefined;
+    const { code } = await runScript(
       `import * as gw from ${JSON.stringify(index)};
 await gw.ready();
 const simd = await gw.Kernel.load('simd');
@@ -232,26 +230,16 @@ const y = new gw.Tensor([8, 1], simd.upload(new Float32Array(8).fill(1)), simd);
 await model.fit(x, y, { epochs: 2, verbose: 0, callbacks: { onBatchEnd: () => {} } });
 console.log('fitted');
 `,
+      {
+        timeoutMs: 30_000,
+        onOutput: (output) => {
+          if (fittedAt === undefined && output.includes('fitted')) fittedAt = performance.now();
+        },
+      },
     );
-    try {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let fittedAt: number | undefined;
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('fitted')) fittedAt = performance.now();
-      });
-      const code = await within(
-        new Promise<number | null>((resolve) => child.on('exit', resolve)),
-        'the script',
-        30_000,
-      ).finally(() => child.kill());
-      expect(code).toBe(0);
-      expect(fittedAt).toBeDefined();
-      expect(performance.now() - (fittedAt as number)).toBeLessThan(2_000);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    expect(code).toBe(0);
+    expect(fittedAt).toBeDefined();
+    expect(performance.now() - (fittedAt as number)).toBeLessThan(2_000);
   });
 });
 

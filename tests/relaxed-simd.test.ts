@@ -6,13 +6,10 @@
  * build, and data-parallel training on workers that attach to the same
  * relaxed build.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
-import { within } from './support/within.js';
+import { runScript } from './support/script.js';
 
 const wasm = (build: string) => readFile(new URL(`../wasm/${build}/gru_wasm_bg.wasm`, import.meta.url));
 
@@ -29,40 +26,25 @@ describe('relaxed-SIMD builds', () => {
   });
 
   it('are chosen where relaxed SIMD exists, and compute what the plain builds compute, closely', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gru-wasm-relaxed-'));
-    const script = join(dir, 'check.mts');
     const index = new URL('../ts/index.ts', import.meta.url).href;
-    await writeFile(script, checkScript(index));
-    try {
-      const child = spawn(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      const code = await within(
-        new Promise<number | null>((resolve) => child.on('exit', resolve)),
-        'the relaxed-SIMD check',
-        90_000,
-      ).finally(() => child.kill());
-      expect(code).toBe(0);
-      const result = JSON.parse(output) as CheckResult;
-      expect(result.auto).toEqual({ flavour: 'threads', relaxed: true });
-      expect(result.simdAuto).toBe(true);
-      expect(result.optOut).toBe(false);
-      // Matrix products: as close to float64 as the plain build's (a fused
-      // multiply-add rounds once instead of twice).
-      expect(result.gemmRelaxedError).toBeLessThan(2e-6);
-      expect(result.gemmRelaxedError).toBeLessThan(2 * result.gemmPlainError + 1e-7);
-      // Ten Adam steps of a GRU model: the same losses to 1e-4, the same weights to 1e-3.
-      expect(result.lossRelDiff).toBeLessThan(1e-4);
-      expect(result.weightRelDiff).toBeLessThan(1e-3);
-      // Two workers attached to the relaxed threaded build agree with one thread of it.
-      expect(result.workersRelDiff).toBeLessThan(1e-5);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const { code, output } = await runScript(checkScript(index), {
+      flags: ['--experimental-wasm-relaxed-simd'],
+      timeoutMs: 90_000,
+    });
+    expect(code).toBe(0);
+    const result = JSON.parse(output) as CheckResult;
+    expect(result.auto).toEqual({ flavour: 'threads', relaxed: true });
+    expect(result.simdAuto).toBe(true);
+    expect(result.optOut).toBe(false);
+    // Matrix products: as close to float64 as the plain build's (a fused
+    // multiply-add rounds once instead of twice).
+    expect(result.gemmRelaxedError).toBeLessThan(2e-6);
+    expect(result.gemmRelaxedError).toBeLessThan(2 * result.gemmPlainError + 1e-7);
+    // Ten Adam steps of a GRU model: the same losses to 1e-4, the same weights to 1e-3.
+    expect(result.lossRelDiff).toBeLessThan(1e-4);
+    expect(result.weightRelDiff).toBeLessThan(1e-3);
+    // Two workers attached to the relaxed threaded build agree with one thread of it.
+    expect(result.workersRelDiff).toBeLessThan(1e-5);
   }, 120_000);
 });
 
