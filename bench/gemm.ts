@@ -8,6 +8,7 @@
  * (the same FLOPs and tiles, the packing of U paid once, as in the GRU).
  */
 import type { Kernel, Ptr } from '../ts/index.js';
+import { time } from './harness.js';
 import type { Config } from './training.js';
 
 interface Phase {
@@ -53,15 +54,7 @@ export function timeGemmPhases(kernel: Kernel, c: Config, reps: number): { phase
     }
     const run = () => kernel.gemm({ m, n, k, transA, transB }, { a, b, c: out });
     try {
-      run();
-      const samples: number[] = [];
-      for (let r = 0; r < reps; r++) {
-        const start = performance.now();
-        run();
-        samples.push(performance.now() - start);
-      }
-      samples.sort((x, y) => x - y);
-      return { phase, ms: samples[samples.length >> 1] as number };
+      return { phase, ms: time(run, { warmup: 1, reps }).median };
     } finally {
       for (const p of buffers) kernel.free(p);
     }

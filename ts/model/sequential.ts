@@ -11,6 +11,7 @@ import type { LossName, Ptr } from '../kernel/types.js';
 import type { Activation, Layer, WeightSource } from '../layers/layer.js';
 import { type Optimizer, optimizerFromName } from '../optimizers/index.js';
 import { type Shape, sizeOf, Tensor } from '../tensor.js';
+import { OnDemand } from '../worker/on-demand.js';
 import { addBatch, averages, type BatchSums, type Totals } from './batch.js';
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf } from './data.js';
@@ -57,9 +58,9 @@ export class Sequential implements TrainingModel {
   private compiled: Compiled | undefined;
   private scratchBuffers: ScratchBuffers | undefined;
   private workerCount = 0;
-  private parallel: Promise<DataParallel> | undefined;
+  private readonly parallel = new OnDemand(() => DataParallel.start(this, this.workerCount));
   private hostsTraining = false;
-  private host: Promise<HostedTraining> | undefined;
+  private readonly host = new OnDemand(() => HostedTraining.start(this.k));
 
   constructor(private readonly k: Kernel = loadedKernel()) {}
 
@@ -131,15 +132,7 @@ export class Sequential implements TrainingModel {
    * use; `undefined` when it computes on this thread.
    */
   async workers(): Promise<DataParallel | undefined> {
-    if (this.workerCount === 0) return undefined;
-    if (!this.parallel) {
-      const starting = DataParallel.start(this, this.workerCount);
-      this.parallel = starting;
-      starting.catch(() => {
-        if (this.parallel === starting) this.parallel = undefined;
-      });
-    }
-    return this.parallel;
+    return this.workerCount === 0 ? undefined : this.parallel.get();
   }
 
   /**
@@ -147,30 +140,18 @@ export class Sequential implements TrainingModel {
    * started on first use; `undefined` when `fit` runs its loop on this thread.
    */
   async trainingHost(): Promise<HostedTraining | undefined> {
-    if (!this.hostsTraining) return undefined;
-    if (!this.host) {
-      const starting = HostedTraining.start(this.k);
-      this.host = starting;
-      starting.catch(() => {
-        if (this.host === starting) this.host = undefined;
-      });
-    }
-    return this.host;
+    return this.hostsTraining ? this.host.get() : undefined;
   }
 
   /** @internal Stops the training host (in the background); the next `fit` starts a new one. */
   stopTrainingHost(): void {
-    const host = this.host;
-    this.host = undefined;
-    host?.then((h) => h.dispose()).catch(() => {});
+    this.host.stop();
   }
 
   /** Stops the workers and the training host (in the background); the next batch starts new ones. */
   private stopWorkers(): void {
-    const parallel = this.parallel;
-    this.parallel = undefined;
-    parallel?.then((p) => p.dispose()).catch(() => {});
-    this.stopTrainingHost();
+    this.parallel.stop();
+    this.host.stop();
   }
 
   /**
