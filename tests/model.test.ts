@@ -216,6 +216,37 @@ describe('training', () => {
   });
 });
 
+describe('inference', () => {
+  it('predicts a sequence bit for bit the same alone as inside any batch', async () => {
+    // Batches of 13 and 5 leave lone rows inside the matrix products' 4-row
+    // tiles; a batch of one is a matrix–vector product: each takes a
+    // different path through the kernel, summing in the same order.
+    gw.setRandomSeed(4);
+    const model = gw.sequential();
+    model.add(gw.layers.gru({ units: 37, inputShape: [9, 11], returnSequences: true, resetAfter: true }));
+    model.add(gw.layers.gru({ units: 45 }));
+    model.add(gw.layers.dense({ units: 3, activation: 'softmax' }));
+    model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    const n = 13;
+    const values = randomUniform(5, n * 9 * 11);
+    const x = gw.tensor(values, [n, 9, 11]);
+    const predictions = async (batchSize: number) => {
+      const p = await model.predict(x, { batchSize });
+      const data = await p.data();
+      p.dispose();
+      return data;
+    };
+    const whole = await predictions(n);
+    expect(await predictions(5)).toEqual(whole);
+    expect(await predictions(1)).toEqual(whole);
+    const alone = gw.tensor(values.slice(6 * 9 * 11, 7 * 9 * 11), [1, 9, 11]);
+    const one = await model.predict(alone);
+    expect(await one.data()).toEqual(whole.slice(6 * 3, 7 * 3));
+    for (const t of [x, alone, one]) t.dispose();
+    model.dispose();
+  });
+});
+
 describe('callbacks', () => {
   it('earlyStopping restores the best weights', async () => {
     const model = build({ seed: 6 });

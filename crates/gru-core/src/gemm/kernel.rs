@@ -93,54 +93,83 @@ pub unsafe fn gemm_4x8<V: F32x4>(
     }
 }
 
-/// One row of C: `C[1×NR] ← α·A_panel[row 0]·B_panel + β·C`, reading the
-/// packed A panel's first lane only. Even and odd depths accumulate
-/// separately (four independent chains instead of two), summed at the end.
+/// One row of C across `P` consecutive B panels:
+/// `C[1 × P·NR] ← α·a·[B_panel 0 … B_panel P−1] + β·C`.
+///
+/// A GRU's state for one sequence is a single row, and the products over it
+/// are matrix–vector products: every B value is loaded once and used once,
+/// so what costs is loads. Spanning `P` panels shares each broadcast of `a`
+/// among `2P` vector multiply-adds (four panels: 9 loads per 64 FLOP where a
+/// one-panel row takes 12). The sum runs over `p = 0, 1, …` in order, as in
+/// [`gemm_4x8`], so a row of C is bit for bit the same whether it is computed
+/// alone or inside a tile: one sequence predicts as it does in a batch.
+///
+/// `a` holds the row's `kc` values `a_stride` floats apart (1 for a
+/// contiguous row, [`MR`] for the first row of a packed A panel). Panel `q`
+/// starts `q * panel_stride` floats after `b`. Only the first `cols` columns
+/// of C are written.
 ///
 /// # Safety
-/// As [`gemm_4x8`], with `c` valid for `cols` floats.
+/// `a` must be valid for `kc` floats at stride `a_stride`, each panel for
+/// `kc * NR` floats, and `c` for `cols` floats; `cols <= P * NR`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn gemm_1x8<V: F32x4>(
+pub unsafe fn gemm_1xn<V: F32x4, const P: usize>(
     kc: usize,
     alpha: f32,
     a: *const f32,
+    a_stride: usize,
     b: *const f32,
+    panel_stride: usize,
     beta: f32,
     c: *mut f32,
     cols: usize,
 ) {
     let zero = V::splat(0.0);
-    let (mut even0, mut even1, mut odd0, mut odd1) = (zero, zero, zero, zero);
-    let (mut a_ptr, mut b_ptr) = (a, b);
-    for _ in 0..kc / 2 {
-        unsafe {
-            let a0 = V::splat(*a_ptr);
-            even0 = even0.mul_add(a0, V::load(b_ptr));
-            even1 = even1.mul_add(a0, V::load(b_ptr.add(4)));
-            let a1 = V::splat(*a_ptr.add(MR));
-            odd0 = odd0.mul_add(a1, V::load(b_ptr.add(NR)));
-            odd1 = odd1.mul_add(a1, V::load(b_ptr.add(NR + 4)));
-            a_ptr = a_ptr.add(2 * MR);
-            b_ptr = b_ptr.add(2 * NR);
-        }
+    let mut acc = [[zero; 2]; P];
+    let mut panels = [b; P];
+    for (q, panel) in panels.iter_mut().enumerate() {
+        *panel = unsafe { b.add(q * panel_stride) };
     }
-    if kc % 2 == 1 {
+    let mut a_ptr = a;
+    for _ in 0..kc {
         unsafe {
-            let a0 = V::splat(*a_ptr);
-            even0 = even0.mul_add(a0, V::load(b_ptr));
-            even1 = even1.mul_add(a0, V::load(b_ptr.add(4)));
+            let broadcast = V::splat(*a_ptr);
+            for (row, panel) in acc.iter_mut().zip(panels.iter_mut()) {
+                row[0] = row[0].mul_add(broadcast, V::load(*panel));
+                row[1] = row[1].mul_add(broadcast, V::load(panel.add(4)));
+                *panel = panel.add(NR);
+            }
+            a_ptr = a_ptr.add(a_stride);
         }
     }
     let alpha_v = V::splat(alpha);
-    let mut row = [0.0f32; NR];
-    unsafe {
-        V::store(even0.add(odd0).mul(alpha_v), row.as_mut_ptr());
-        V::store(even1.add(odd1).mul(alpha_v), row.as_mut_ptr().add(4));
-    }
-    for (j, &value) in row.iter().enumerate().take(cols) {
-        unsafe {
-            let dst = c.add(j);
-            *dst = if beta != 0.0 { value + beta * *dst } else { value };
+    let beta_v = V::splat(beta);
+    if cols == P * NR {
+        for (q, row) in acc.iter().enumerate() {
+            for (half, sum) in row.iter().enumerate() {
+                unsafe {
+                    let dst = c.add(q * NR + half * 4);
+                    let mut value = sum.mul(alpha_v);
+                    if beta != 0.0 {
+                        value = value.mul_add(beta_v, V::load(dst));
+                    }
+                    V::store(value, dst);
+                }
+            }
+        }
+    } else {
+        let mut spill = [[0.0f32; NR]; P];
+        for (row, out) in acc.iter().zip(spill.iter_mut()) {
+            for (half, sum) in row.iter().enumerate() {
+                unsafe { V::store(sum.mul(alpha_v), out.as_mut_ptr().add(half * 4)) };
+            }
+        }
+        for (j, &value) in spill.iter().flatten().enumerate().take(cols) {
+            unsafe {
+                let dst = c.add(j);
+                *dst = if beta != 0.0 { value + beta * *dst } else { value };
+            }
         }
     }
 }

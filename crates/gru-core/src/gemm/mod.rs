@@ -148,6 +148,14 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
             // LOOP 3
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
+                if mc == 1 {
+                    // One sequence's state: a matrix–vector product, read
+                    // straight from A, with no packing.
+                    let row = lone_row(&a, ic, pc, kc, &mut ws.packed_a);
+                    let c_row = &mut c_data[ic * ldc + jc..ic * ldc + jc + nc];
+                    row_times_panels(kc, alpha, row, b_block, beta_block, c_row);
+                    continue;
+                }
                 let a_len = mc.div_ceil(MR) * MR * kc;
                 grow(&mut ws.packed_a, a_len);
                 pack_a(&a, ic, mc, pc, kc, &mut ws.packed_a[..a_len]);
@@ -166,15 +174,17 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
                         // SAFETY: the panels hold kc*MR and kc*NR floats
                         // (chunks_exact), and `tile` spans exactly the
                         // `rows × cols` floats at stride ldc that are written.
-                        // A lone row (one sequence's state) would spend three
-                        // quarters of a 4×8 tile on padding: use the 1×8 kernel.
+                        // A lone row would spend three quarters of a 4×8
+                        // tile on padding: it reads lane 0 of the A panel.
                         unsafe {
                             if rows == 1 {
-                                kernel::gemm_1x8::<Lanes>(
+                                kernel::gemm_1xn::<Lanes, 1>(
                                     kc,
                                     alpha,
                                     a_panel.as_ptr(),
+                                    MR,
                                     b_panel.as_ptr(),
+                                    kc * NR,
                                     beta_block,
                                     tile.as_mut_ptr(),
                                     cols,
@@ -197,6 +207,48 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
                 }
             }
         }
+    }
+}
+
+/// Row `row` of `a`, columns `col0 .. col0 + kc`, as a contiguous slice:
+/// borrowed when `a` is row-major, else gathered into `buffer`.
+fn lone_row<'a>(a: &MatRef<'a>, row: usize, col0: usize, kc: usize, buffer: &'a mut Vec<f32>) -> &'a [f32] {
+    let (data, rs, cs) = (a.data(), a.row_stride(), a.col_stride());
+    if cs == 1 {
+        return &data[row * rs + col0..row * rs + col0 + kc];
+    }
+    grow(buffer, kc);
+    for (p, slot) in buffer[..kc].iter_mut().enumerate() {
+        *slot = data[row * rs + (col0 + p) * cs];
+    }
+    &buffer[..kc]
+}
+
+/// `C[1 × nc] ← α·row·B_block + β·C` for a one-row A (a single sequence's
+/// state), with no packing of A: four B panels at a time share each load of
+/// the row (see [`kernel::gemm_1xn`]).
+fn row_times_panels(kc: usize, alpha: f32, row: &[f32], b_block: &[f32], beta: f32, c_row: &mut [f32]) {
+    const GROUP: usize = 4;
+    let panel_len = kc * NR;
+    let panels = b_block.len() / panel_len;
+    debug_assert_eq!(row.len(), kc);
+    let mut first = 0;
+    while first < panels {
+        let group = GROUP.min(panels - first);
+        let col = first * NR;
+        let cols = (group * NR).min(c_row.len() - col);
+        let (b, c) = (b_block[first * panel_len..].as_ptr(), c_row[col..col + cols].as_mut_ptr());
+        // SAFETY: `row` holds kc floats; panels first .. first + group lie in
+        // `b_block` (panel_len floats each); `c` spans the `cols` floats written.
+        unsafe {
+            match group {
+                4 => kernel::gemm_1xn::<Lanes, 4>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
+                3 => kernel::gemm_1xn::<Lanes, 3>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
+                2 => kernel::gemm_1xn::<Lanes, 2>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
+                _ => kernel::gemm_1xn::<Lanes, 1>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
+            }
+        }
+        first += group;
     }
 }
 
