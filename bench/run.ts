@@ -99,7 +99,8 @@ const warmup = quick ? 0 : 2;
 
 // The builds, measured in alternation (which keeps the machine's drift out of
 // the comparison): simd and threads run the same code; the relaxed-SIMD ones,
-// where the runtime has relaxed SIMD (Node: --experimental-wasm-relaxed-simd),
+// where the runtime has relaxed SIMD (Node 22+; Node 20 with
+// --experimental-wasm-relaxed-simd),
 // fuse the GEMM's multiply-adds.
 const builds: { flavour: KernelFlavour; relaxed: boolean }[] = [
   { flavour: 'simd', relaxed: false },
@@ -214,6 +215,18 @@ interface SystemRow {
 }
 const systemRows: SystemRow[] = [];
 const WORKERS = 2;
+// gru-wasm on the build this runtime loads by default (relaxed SIMD where it
+// has it) and, when that is the relaxed one, on the plain build beside it.
+const defaultKernel = await ready('threads');
+const plainKernel = defaultKernel.relaxed ? await Kernel.load('threads', { relaxed: false }) : undefined;
+const buildOf = (kernel: Kernel) => `${kernel.flavour}${kernel.relaxed ? '-relaxed' : ''}`;
+const gruWasmVariants = [
+  { name: 'gru-wasm (this thread)', threads: 1, kernel: defaultKernel, workers: 0 },
+  { name: `gru-wasm (${WORKERS} workers)`, threads: WORKERS, kernel: defaultKernel, workers: WORKERS },
+  ...(plainKernel
+    ? [{ name: 'gru-wasm plain SIMD (this thread)', threads: 1, kernel: plainKernel, workers: 0 }]
+    : []),
+];
 for (const config of configs) {
   const small = config.name === 'small' || quick;
   const large = config.name === 'large';
@@ -221,14 +234,10 @@ for (const config of configs) {
     warmup: quick ? 0 : 1,
     reps: quick ? 1 : small ? fast : slow,
   });
-  // The two measured in alternation: their ratio is the speedup of workers.
-  const [here, onWorkers] = await gruWasmTimings(config, [0, WORKERS], repeat(5, 10));
-  systemRows.push({ config, system: 'gru-wasm (this thread)', threads: 1, timings: here as SystemTimings });
-  systemRows.push({
-    config,
-    system: `gru-wasm (${WORKERS} workers)`,
-    threads: WORKERS,
-    timings: onWorkers as SystemTimings,
+  // Measured in alternation: their ratios are the speedup of workers and of the build.
+  const timings = await gruWasmTimings(config, gruWasmVariants, repeat(5, 10));
+  gruWasmVariants.forEach(({ name, threads }, i) => {
+    systemRows.push({ config, system: name, threads, timings: timings[i] as SystemTimings });
   });
   for (const threads of [1, WORKERS]) {
     systemRows.push({
@@ -280,6 +289,9 @@ const versusOnnx = (r: SystemRow, pick: Pick) =>
     pick,
   );
 
+console.log(
+  `\ngru-wasm runs this runtime's default build, ${buildOf(defaultKernel)}${plainKernel ? `; "plain SIMD" rows the ${buildOf(plainKernel)} build` : ''}.`,
+);
 console.log('\nTraining step: GRU(H) → Dense(1, sigmoid), binary cross-entropy, Adam (trainOnBatch)\n');
 console.log(
   table(
@@ -348,7 +360,7 @@ console.log(
 // is the best this machine showed: the micro-kernel loop is measured again
 // here, next to the phases (its speed drifts with the machine's load).
 const microKernelBest = Math.max(microKernel, await measureMicroKernel());
-const gemmKernel = await ready('threads');
+const gemmKernel = defaultKernel;
 const gemmRows = configs.map((config) => {
   const phases = timeGemmPhases(gemmKernel, config, quick ? 1 : 5);
   const ms = phases.reduce((sum, p) => sum + p.ms, 0);
@@ -356,7 +368,7 @@ const gemmRows = configs.map((config) => {
   return { config, ms, flop, phases };
 });
 console.log(
-  `\nGEMM phases of a training step (the GRU's matrix products as \`gemm\` calls, one thread; see bench/gemm.ts); the micro-kernel loop at its best in this run: ${microKernelBest.toFixed(1)} GFLOP/s\n`,
+  `\nGEMM phases of a training step (the GRU's matrix products as \`gemm\` calls, one thread, ${buildOf(gemmKernel)} build; see bench/gemm.ts); the micro-kernel loop at its best in this run: ${microKernelBest.toFixed(1)} GFLOP/s\n`,
 );
 console.log(
   table(
@@ -430,6 +442,7 @@ if (!quick) {
     date: new Date().toISOString(),
     host: hostname(),
     node: process.versions.node,
+    gruWasmBuild: buildOf(defaultKernel),
     peakGflops: peak,
     microKernelGflops: microKernelBest,
     gemmPhases: gemmRows.map((g) => ({ ...g, gflops: gflops(g.flop, g.ms) })),

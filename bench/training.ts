@@ -42,45 +42,59 @@ export interface SystemTimings {
 
 type Repeat = { warmup: number; reps: number };
 
+/** One gru-wasm setup: a kernel build, on its calling thread (`workers` 0) or on kernel workers. */
+export interface GruWasmVariant {
+  kernel: gw.Kernel;
+  workers: number;
+}
+
 /**
- * gru-wasm on this thread (`workers` 0) and on kernel workers (each batch
- * split between them), one model per entry of `workerCounts`, measured in
- * alternation. The 'threads' build serves both (it runs one thread as fast
- * as the 'simd' build: part 2 of the bench compares them).
+ * gru-wasm, one model per variant (each batch split between a variant's
+ * workers), all measured in alternation: their ratios (workers against one
+ * thread, one build against another) stay honest while the machine drifts.
  */
 export async function gruWasmTimings(
   c: Config,
-  workerCounts: readonly number[],
+  variants: readonly GruWasmVariant[],
   options: Repeat,
 ): Promise<SystemTimings[]> {
-  await gw.ready('threads');
   const { x, y } = batchOf(c);
-  const models = workerCounts.map((workers) => {
-    const model = gw.sequential();
+  const setups = variants.map(({ kernel, workers }) => {
+    const model = new gw.Sequential(kernel);
     model.add(gw.layers.gru({ units: c.units, inputShape: [c.steps, c.input] }));
     model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
     model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers });
-    return model;
+    const tensor = (values: Float32Array, shape: number[]) =>
+      new gw.Tensor(shape, kernel.upload(values), kernel);
+    const data = {
+      x: tensor(x, [c.batch, c.steps, c.input]),
+      y: tensor(y, [c.batch, 1]),
+      one: tensor(x.subarray(0, c.steps * c.input), [1, c.steps, c.input]),
+    };
+    return { model, data };
   });
   // Started before timing: their start-up is not a step.
-  for (const model of models) await model.workers();
-  const [gx, gy] = [gw.tensor(x, [c.batch, c.steps, c.input]), gw.tensor(y, [c.batch, 1])];
-  const one = gw.tensor(x.subarray(0, c.steps * c.input), [1, c.steps, c.input]);
-  const each = (body: (model: gw.Sequential) => Promise<unknown>) => models.map((model) => () => body(model));
-  const predictOn = (input: gw.Tensor) => async (model: gw.Sequential) =>
-    (await model.predict(input, { batchSize: c.batch })).dispose();
+  for (const { model } of setups) await model.workers();
+  type Setup = (typeof setups)[number];
+  const each = (body: (setup: Setup) => Promise<unknown>) => setups.map((setup) => () => body(setup));
+  const predictOn =
+    (pick: (data: Setup['data']) => gw.Tensor) =>
+    async ({ model, data }: Setup) =>
+      (await model.predict(pick(data), { batchSize: c.batch })).dispose();
   const train = await timeInterleaved(
-    each((model) => model.trainOnBatch(gx, gy)),
+    each(({ model, data }) => model.trainOnBatch(data.x, data.y)),
     options,
   );
-  const predict = await timeInterleaved(each(predictOn(gx)), options);
-  const latency = await timeInterleaved(each(predictOn(one)), {
+  const predict = await timeInterleaved(each(predictOn((data) => data.x)), options);
+  const latency = await timeInterleaved(each(predictOn((data) => data.one)), {
     warmup: options.warmup + 2,
     reps: 3 * options.reps,
   });
-  for (const t of [gx, gy, one]) t.dispose();
-  for (const model of models) model.dispose();
-  return models.map((_, i) => ({
+  for (const { model, data } of setups) {
+    for (const t of Object.values(data)) t.dispose();
+    model.dispose();
+  }
+  return setups.map((_, i) => ({
     train: train[i] as Timing,
     predict: predict[i] as Timing,
     latency: latency[i] as Timing,

@@ -4,6 +4,7 @@
 # map, the files list and the kernel's location inside the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/env.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 npm pack --pack-destination "$work" --silent >/dev/null
@@ -13,6 +14,7 @@ npm install ./gru-wasm-*.tgz --no-audit --no-fund --loglevel=error >/dev/null
 cat > smoke.mjs <<'JS'
 import * as gw from 'gru-wasm';
 const kernel = await gw.ready();
+if (kernel.relaxed !== (await gw.relaxedAvailable())) throw new Error('the relaxed-SIMD build was not chosen where the runtime has relaxed SIMD');
 const x = gw.tensor(Float32Array.from({ length: 8 * 5 * 2 }, (_, i) => Math.sin(i)), [8, 5, 2]);
 const y = gw.tensor(Float32Array.from({ length: 8 }, (_, i) => i % 2), [8, 1]);
 const model = gw.sequential();
@@ -28,6 +30,8 @@ const local = (await model.predict(x)).dataSync();
 if (served.some((v, i) => v !== local[i])) throw new Error('the inference pool disagrees with predict');
 await pool.dispose();
 model.dispose();
-console.log(`installed package trains on 2 kernel workers (${kernel.flavour} kernel) and serves from a pool: losses ${losses.map((v) => v.toFixed(4)).join(', ')}`);
+console.log(`installed package trains on 2 kernel workers (${kernel.flavour}${kernel.relaxed ? '-relaxed' : ''} kernel, Node ${process.versions.node}) and serves from a pool: losses ${losses.map((v) => v.toFixed(4)).join(', ')}`);
 JS
 node smoke.mjs
+# On the current Node LTS the package loads its relaxed-SIMD build.
+"$NODE_LTS" smoke.mjs

@@ -50,3 +50,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" >"$stamp"
 fi
+
+# 5. The current Node LTS (see env.sh). npm checks the package's integrity.
+if [ ! -x "$NODE_LTS" ]; then
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) log "no Node $NODE_LTS_VERSION package for $(uname -m)"; exit 1 ;;
+  esac
+  log "installing Node $NODE_LTS_VERSION (node-linux-$arch from npm)"
+  download=$(mktemp -d)
+  (cd "$download" && npm pack --silent "node-linux-$arch@$NODE_LTS_VERSION" >/dev/null && tar xzf ./*.tgz)
+  mkdir -p .tools
+  rm -rf ".tools/node-v$NODE_LTS_VERSION"
+  mv "$download/package" ".tools/node-v$NODE_LTS_VERSION"
+  rm -rf "$download"
+  "$NODE_LTS" --version >/dev/null
+fi

@@ -1,10 +1,11 @@
 /**
  * The relaxed-SIMD builds: chosen only where the runtime has relaxed SIMD
- * (Node needs a flag, so they run here in a child process that has it),
- * really built with relaxed instructions, and close to the plain builds:
- * matrix products against float64, a GRU training run against the plain
- * build, and data-parallel training on workers that attach to the same
- * relaxed build.
+ * (Node 22+ and Chrome; Node 20 with a flag, so there the numeric checks run
+ * in a child process that has it), really built with relaxed instructions,
+ * and close to the plain builds: matrix products against float64, a GRU
+ * training run against the plain build, and data-parallel training on
+ * workers that attach to the same relaxed build. `npm test` runs this file on
+ * Node 20 and on the current Node LTS, so both branches run.
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -12,23 +13,38 @@ import * as gw from '../ts/index.js';
 import { runScript } from './support/script.js';
 
 const wasm = (build: string) => readFile(new URL(`../wasm/${build}/gru_wasm_bg.wasm`, import.meta.url));
+const relaxedHere = await gw.relaxedAvailable();
 
 describe('relaxed-SIMD builds', () => {
-  it('hold relaxed instructions, and a runtime without relaxed SIMD neither picks nor loads them', async () => {
-    expect(await gw.relaxedAvailable()).toBe(false); // Node 20 without its flag
-    for (const build of ['simd-relaxed', 'threads-relaxed'])
-      expect(WebAssembly.validate(await wasm(build))).toBe(false);
-    for (const build of ['simd', 'threads']) expect(WebAssembly.validate(await wasm(build))).toBe(true);
-    expect((await gw.ready()).relaxed).toBe(false);
-    await expect(gw.Kernel.load('simd', { relaxed: true })).rejects.toThrow(
-      'the relaxed-SIMD kernel needs WebAssembly relaxed SIMD (Chrome 114+; Node with --experimental-wasm-relaxed-simd); this runtime lacks it',
-    );
-  });
+  it.runIf(!relaxedHere)(
+    'hold relaxed instructions, and a runtime without relaxed SIMD neither picks nor loads them',
+    async () => {
+      for (const build of ['simd-relaxed', 'threads-relaxed'])
+        expect(WebAssembly.validate(await wasm(build))).toBe(false);
+      for (const build of ['simd', 'threads']) expect(WebAssembly.validate(await wasm(build))).toBe(true);
+      expect((await gw.ready()).relaxed).toBe(false);
+      await expect(gw.Kernel.load('simd', { relaxed: true })).rejects.toThrow(
+        'the relaxed-SIMD kernel needs WebAssembly relaxed SIMD (Chrome 114+, Node 22+, or Node 20 with --experimental-wasm-relaxed-simd); this runtime lacks it',
+      );
+    },
+  );
+
+  it.runIf(relaxedHere)(
+    'are the default where the runtime has relaxed SIMD, and the plain builds stay a choice',
+    async () => {
+      for (const build of ['simd', 'threads', 'simd-relaxed', 'threads-relaxed'])
+        expect(WebAssembly.validate(await wasm(build))).toBe(true);
+      const auto = await gw.ready();
+      expect({ flavour: auto.flavour, relaxed: auto.relaxed }).toEqual({ flavour: 'threads', relaxed: true });
+      expect((await gw.Kernel.load('simd')).relaxed).toBe(true);
+      expect((await gw.Kernel.load('simd', { relaxed: false })).relaxed).toBe(false);
+    },
+  );
 
   it('are chosen where relaxed SIMD exists, and compute what the plain builds compute, closely', async () => {
     const index = new URL('../ts/index.ts', import.meta.url).href;
     const { code, output } = await runScript(checkScript(index), {
-      flags: ['--experimental-wasm-relaxed-simd'],
+      flags: relaxedHere ? [] : ['--experimental-wasm-relaxed-simd'],
       timeoutMs: 90_000,
     });
     expect(code).toBe(0);

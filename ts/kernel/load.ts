@@ -48,7 +48,7 @@ export interface KernelOptions {
    * fused where the machine has FMA, so results differ from the other
    * builds' in the last bits (and between machines with and without FMA).
    * `auto`, the default, uses it where the runtime has relaxed SIMD
-   * (Chrome 114+; Node only with `--experimental-wasm-relaxed-simd`);
+   * (Chrome 114+, Node 22+; Node 20 only with `--experimental-wasm-relaxed-simd`);
    * `false` keeps results bit-identical across machines.
    */
   relaxed?: boolean | 'auto';
@@ -93,7 +93,7 @@ export async function loadGlue(
   const relaxed = wanted === 'auto' ? await relaxedAvailable() : wanted;
   if (relaxed && !(await relaxedAvailable())) {
     throw new Error(
-      'the relaxed-SIMD kernel needs WebAssembly relaxed SIMD (Chrome 114+; Node with --experimental-wasm-relaxed-simd); this runtime lacks it',
+      'the relaxed-SIMD kernel needs WebAssembly relaxed SIMD (Chrome 114+, Node 22+, or Node 20 with --experimental-wasm-relaxed-simd); this runtime lacks it',
     );
   }
   // Literal URLs and imports, one per build, so bundlers can see and copy them.

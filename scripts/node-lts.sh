@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the current Node LTS (installed by setup.sh; see env.sh) with the
+# given arguments, from the project's root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+exec "$NODE_LTS" "$@"
