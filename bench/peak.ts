@@ -1,13 +1,17 @@
 /**
- * Two ceilings of this machine's WebAssembly SIMD, each a loop assembled
- * here instruction by instruction:
+ * Ceilings of this machine's WebAssembly SIMD, each a loop assembled here
+ * instruction by instruction:
  * - the mul+add peak: twelve independent `acc = acc·m + c` chains on f32x4,
  *   all in registers (twelve is the most V8 keeps in registers without
  *   spilling; see shared/docs/measurements.md);
  * - the GEMM micro-kernel loop: the 4×8 tile a packed GEMM runs (per depth
  *   step two B vectors, four broadcast A values, eight mul+adds into eight
  *   accumulators, constant offsets folded into the loads) over panels that
- *   sit in L1. No GEMM built from this tile can beat it.
+ *   sit in L1. No GEMM built from this tile can beat it. Its fused form
+ *   (`f32x4.relaxed_madd`) is the ceiling of the relaxed-SIMD builds;
+ * - streaming reads: the bytes per second one thread reads from a buffer of
+ *   a given size (a GRU's recurrent kernel), which bounds a matrix–vector
+ *   product, where every weight is read once per time step.
  */
 import { f32Bytes, moduleWith, op, simd, sleb, V128 } from './wasm-asm.js';
 
@@ -62,7 +66,7 @@ export async function measurePeak(): Promise<number> {
 const DEPTH = 256;
 const B_OFFSET = 4 * 4 * DEPTH;
 
-function microKernelModule(): Uint8Array<ArrayBuffer> {
+function microKernelModule(fused: boolean): Uint8Array<ArrayBuffer> {
   // Params: 0 = repetitions. Locals: 1..8 accumulators c[row][half], 9, 10 = b
   // halves, 11 = broadcast a; 12 = A pointer, 13 = B pointer, 14 = B end.
   const [b0, b1, a, pa, pb, end] = [9, 10, 11, 12, 13, 14];
@@ -81,7 +85,8 @@ function microKernelModule(): Uint8Array<ArrayBuffer> {
       [1, b1],
     ] as const) {
       const acc = 1 + 2 * row + half;
-      body.push(op.localGet, acc, op.localGet, a, op.localGet, b, ...simd.f32x4Mul, ...simd.f32x4Add);
+      if (fused) body.push(op.localGet, a, op.localGet, b, op.localGet, acc, ...simd.f32x4RelaxedMadd);
+      else body.push(op.localGet, acc, op.localGet, a, op.localGet, b, ...simd.f32x4Mul, ...simd.f32x4Add);
       body.push(op.localSet, acc);
     }
   }
@@ -96,12 +101,62 @@ function microKernelModule(): Uint8Array<ArrayBuffer> {
   return moduleWith(1, body, 1);
 }
 
-export async function measureMicroKernel(): Promise<number> {
-  const instance = await WebAssembly.instantiate(await WebAssembly.compile(microKernelModule()));
+/** GFLOP/s of the micro-kernel loop; `fused` needs a runtime with relaxed SIMD. */
+export async function measureMicroKernel(options: { fused?: boolean } = {}): Promise<number> {
+  const module = await WebAssembly.compile(microKernelModule(options.fused ?? false));
+  const instance = await WebAssembly.instantiate(module);
   const run = instance.exports.run as (repetitions: number) => number;
   const memory = new Float32Array((instance.exports.memory as WebAssembly.Memory).buffer);
   for (let i = 0; i < (B_OFFSET + 32 * DEPTH) / 4; i++) memory[i] = 1e-3 * (i % 7);
   const repetitions = 4000;
   for (let i = 0; i < 20; i++) run(10); // tier the function up: V8 does not replace a running call
   return bestOf(() => run(repetitions), repetitions * DEPTH * 64);
+}
+
+function streamModule(pages: number): Uint8Array<ArrayBuffer> {
+  // Params: 0 = repetitions, 1 = bytes (a multiple of 128). Locals: 2..9
+  // accumulators, 10 = pointer. Eight independent loads per 128 bytes.
+  const pointer = 10;
+  const body: number[] = [2, 8, V128, 1, 0x7f];
+  body.push(op.loop, op.blockTypeEmpty); // one repetition: the whole buffer
+  body.push(op.i32Const, ...sleb(0), op.localSet, pointer);
+  body.push(op.loop, op.blockTypeEmpty);
+  for (let i = 0; i < 8; i++) {
+    body.push(
+      op.localGet,
+      2 + i,
+      op.localGet,
+      pointer,
+      ...simd.load(16 * i),
+      ...simd.f32x4Add,
+      op.localSet,
+      2 + i,
+    );
+  }
+  body.push(op.localGet, pointer, op.i32Const, ...sleb(128), op.i32Add, op.localTee, pointer);
+  body.push(op.localGet, 1, op.i32Ne, op.brIf, 0, op.end);
+  body.push(op.localGet, 0, op.i32Const, 1, op.i32Sub, op.localTee, 0, op.brIf, 0, op.end);
+  body.push(op.localGet, 2);
+  for (let acc = 3; acc <= 9; acc++) body.push(op.localGet, acc, ...simd.f32x4Add);
+  body.push(...simd.f32x4ExtractLane0);
+  return moduleWith(2, body, pages);
+}
+
+/** GB/s one thread reads, again and again, from a buffer of `bytes` (rounded up to 128). */
+export async function measureStreamRead(bytes: number): Promise<number> {
+  const size = Math.ceil(bytes / 128) * 128;
+  const module = await WebAssembly.compile(streamModule(Math.ceil(size / 65536)));
+  const run = (await WebAssembly.instantiate(module)).exports.run as (
+    repetitions: number,
+    bytes: number,
+  ) => number;
+  for (let i = 0; i < 20; i++) run(1, size);
+  const repetitions = Math.max(10, Math.round(2e8 / size));
+  let best = 0;
+  for (let round = 0; round < 8; round++) {
+    const start = performance.now();
+    run(repetitions, size);
+    best = Math.max(best, (repetitions * size) / (performance.now() - start) / 1e6);
+  }
+  return best;
 }

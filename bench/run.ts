@@ -29,7 +29,7 @@ import { gemmPhases, phaseFlop, timeGemmPhases } from './gemm.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
 import { type Timing, table, time, timeInterleaved } from './harness.js';
 import { onnxTimingsInProcess } from './onnx-process.js';
-import { measureMicroKernel, measurePeak } from './peak.js';
+import { measureMicroKernel, measurePeak, measureStreamRead } from './peak.js';
 import { type Config, gruWasmTimings, type SystemTimings, tfjsTimings } from './training.js';
 
 const { values: flags } = parseArgs({
@@ -50,6 +50,7 @@ const dims: GruDims = {
 const quick = flags.quick;
 const peak = await measurePeak();
 const microKernel = await measureMicroKernel();
+const microKernelFused = (await relaxedAvailable()) ? await measureMicroKernel({ fused: true }) : undefined;
 const forwardFlop = 2 * dims.batch * dims.steps * 3 * dims.units * (dims.input + dims.units);
 
 const data = makeData(dims);
@@ -194,6 +195,11 @@ console.log(`WebAssembly SIMD f32x4 mul+add peak on this machine (12 chains): ${
 console.log(
   `GEMM micro-kernel loop (the 4×8 tile over L1-resident panels, hand-assembled): ${microKernel.toFixed(1)} GFLOP/s`,
 );
+if (microKernelFused !== undefined) {
+  console.log(
+    `the same loop with relaxed SIMD's fused f32x4.relaxed_madd: ${microKernelFused.toFixed(1)} GFLOP/s`,
+  );
+}
 console.log(`kernel runs ${reps} timed repetitions after ${warmup} warm-up; the baseline ${baselineReps}.\n`);
 console.log(table(header, body));
 
@@ -356,11 +362,38 @@ console.log(
   ),
 );
 
+// One sequence reads each recurrent weight once per step: the time to stream
+// U (H×3H floats) from a buffer of its size, T times, is the floor of its latency.
+const latencyFloors: { config: Config; bytes: number; gbPerSecond: number; ms: number }[] = [];
+for (const config of configs) {
+  const bytes = 4 * config.units * 3 * config.units;
+  const gbPerSecond = await measureStreamRead(bytes);
+  latencyFloors.push({ config, bytes, gbPerSecond, ms: (config.steps * bytes) / gbPerSecond / 1e6 });
+}
+console.log(
+  `\nOne sequence's floor: T steps × reading U (H×3H floats) at this machine's one-thread streaming read from a buffer that size\n`,
+);
+console.log(
+  table(
+    ['config', 'U KiB', 'read GB/s', 'floor ms (T reads of U)'],
+    latencyFloors.map((f) => [
+      label(f.config),
+      (f.bytes / 1024).toFixed(0),
+      f.gbPerSecond.toFixed(1),
+      f.ms.toFixed(2),
+    ]),
+  ),
+);
+
 // The GEMM phases of each training step, against the two ceilings. A ceiling
-// is the best this machine showed: the micro-kernel loop is measured again
-// here, next to the phases (its speed drifts with the machine's load).
-const microKernelBest = Math.max(microKernel, await measureMicroKernel());
+// is the best this machine showed: the micro-kernel loop (in the form the
+// build runs) is measured again here, next to the phases (its speed drifts
+// with the machine's load).
 const gemmKernel = defaultKernel;
+const microKernelBest = Math.max(
+  (gemmKernel.relaxed ? microKernelFused : microKernel) ?? 0,
+  await measureMicroKernel({ fused: gemmKernel.relaxed }),
+);
 const gemmRows = configs.map((config) => {
   const phases = timeGemmPhases(gemmKernel, config, quick ? 1 : 5);
   const ms = phases.reduce((sum, p) => sum + p.ms, 0);
@@ -445,6 +478,9 @@ if (!quick) {
     gruWasmBuild: buildOf(defaultKernel),
     peakGflops: peak,
     microKernelGflops: microKernelBest,
+    microKernelMulAddGflops: microKernel,
+    microKernelFusedGflops: microKernelFused,
+    latencyFloors,
     gemmPhases: gemmRows.map((g) => ({ ...g, gflops: gflops(g.flop, g.ms) })),
     gruForwardBackward: { dims, rows: rows.map((r) => ({ ...r, gflops: gflops(r.flop, r.ms) })) },
     systems: systemRows.map((r) => ({

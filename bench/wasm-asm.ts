@@ -29,6 +29,8 @@ export const simd = {
   f32x4ExtractLane0: [0xfd, 0x1f, 0],
   f32x4Add: [0xfd, 0xe4, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
+  /** Relaxed SIMD's `f32x4.relaxed_madd` (a·b + c, fused where the machine has FMA). */
+  f32x4RelaxedMadd: [0xfd, 0x85, 0x02],
 } as const;
 
 /** Unsigned LEB128. */
