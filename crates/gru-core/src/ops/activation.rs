@@ -50,8 +50,8 @@ impl Activation {
     pub fn forward(self, values: &mut [f32], width: usize) {
         match self {
             Activation::Linear => {}
-            Activation::Sigmoid => values.iter_mut().for_each(|v| *v = fastmath::sigmoid(*v)),
-            Activation::Tanh => values.iter_mut().for_each(|v| *v = fastmath::tanh(*v)),
+            Activation::Sigmoid => fastmath::sigmoid_in_place(values),
+            Activation::Tanh => fastmath::tanh_in_place(values),
             Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
             Activation::HardSigmoid => values.iter_mut().for_each(|v| *v = hard_sigmoid(*v)),
             Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
