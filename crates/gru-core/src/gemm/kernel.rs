@@ -60,18 +60,10 @@ pub unsafe fn gemm_4x8<V: F32x4>(
     }
     let tile = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
     let alpha_v = V::splat(alpha);
-    let beta_v = V::splat(beta);
     if rows == MR && cols == NR {
         for (i, row) in tile.iter().enumerate() {
-            for (half, acc) in row.iter().enumerate() {
-                unsafe {
-                    let dst = c.add(i * ldc + half * 4);
-                    let mut value = acc.mul(alpha_v);
-                    if beta != 0.0 {
-                        value = value.mul_add(beta_v, V::load(dst));
-                    }
-                    V::store(value, dst);
-                }
+            for (half, &acc) in row.iter().enumerate() {
+                unsafe { store_scaled(acc, alpha_v, beta, c.add(i * ldc + half * 4)) };
             }
         }
     } else {
@@ -83,11 +75,7 @@ pub unsafe fn gemm_4x8<V: F32x4>(
         }
         for i in 0..rows {
             for j in 0..cols {
-                unsafe {
-                    let dst = c.add(i * ldc + j);
-                    let value = spill[i * NR + j];
-                    *dst = if beta != 0.0 { value + beta * *dst } else { value };
-                }
+                unsafe { store_scaled_one(spill[i * NR + j], beta, c.add(i * ldc + j)) };
             }
         }
     }
@@ -144,18 +132,10 @@ pub unsafe fn gemm_1xn<V: F32x4, const P: usize>(
         }
     }
     let alpha_v = V::splat(alpha);
-    let beta_v = V::splat(beta);
     if cols == P * NR {
         for (q, row) in acc.iter().enumerate() {
-            for (half, sum) in row.iter().enumerate() {
-                unsafe {
-                    let dst = c.add(q * NR + half * 4);
-                    let mut value = sum.mul(alpha_v);
-                    if beta != 0.0 {
-                        value = value.mul_add(beta_v, V::load(dst));
-                    }
-                    V::store(value, dst);
-                }
+            for (half, &sum) in row.iter().enumerate() {
+                unsafe { store_scaled(sum, alpha_v, beta, c.add(q * NR + half * 4)) };
             }
         }
     } else {
@@ -166,10 +146,31 @@ pub unsafe fn gemm_1xn<V: F32x4, const P: usize>(
             }
         }
         for (j, &value) in spill.iter().flatten().enumerate().take(cols) {
-            unsafe {
-                let dst = c.add(j);
-                *dst = if beta != 0.0 { value + beta * *dst } else { value };
-            }
+            unsafe { store_scaled_one(value, beta, c.add(j)) };
         }
     }
+}
+
+/// `dst[0..4] ← α·sum + β·dst[0..4]`, with `alpha` splatted; `dst` is not
+/// read when `β = 0` (it may hold NaN).
+///
+/// # Safety
+/// `dst` must be valid for reading and writing four `f32`.
+#[inline(always)]
+unsafe fn store_scaled<V: F32x4>(sum: V, alpha: V, beta: f32, dst: *mut f32) {
+    let mut value = sum.mul(alpha);
+    if beta != 0.0 {
+        value = value.mul_add(V::splat(beta), unsafe { V::load(dst) });
+    }
+    unsafe { V::store(value, dst) };
+}
+
+/// `*dst ← value + β·*dst` (`value` already scaled by α), as [`store_scaled`]
+/// for one float of a ragged tile.
+///
+/// # Safety
+/// `dst` must be valid for reading and writing one `f32`.
+#[inline(always)]
+unsafe fn store_scaled_one(value: f32, beta: f32, dst: *mut f32) {
+    unsafe { *dst = if beta != 0.0 { value + beta * *dst } else { value } };
 }
