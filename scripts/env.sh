@@ -7,9 +7,9 @@ HOST_CARGO="$(command -v cargo)"
 WASM_CARGO_PATH="/usr/bin:$PATH"
 export HOST_CARGO WASM_CARGO_PATH
 
-# The current Node LTS, installed by setup.sh (from npm's node-linux-*
+# A Node LTS release, installed by setup.sh (from npm's node-linux-*
 # packages: the official binaries) into .tools/. The tests run on it as well
-# as on the machine's Node, and the bench runs on it: since Node 22 it has
+# as on the machine's Node, and the bench runs on it: like every Node since 22 it has
 # WebAssembly relaxed SIMD without a flag, so it loads the relaxed builds
 # that most users get, where the machine's Node 20 loads the plain ones.
 NODE_LTS_VERSION=24.21.0

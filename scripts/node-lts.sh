@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the current Node LTS (installed by setup.sh; see env.sh) with the
+# Runs Node 24 (the LTS release setup.sh installs by setup.sh; see env.sh) with the
 # given arguments, from the project's root.
 set -euo pipefail
 cd "$(dirname "$0")/.."

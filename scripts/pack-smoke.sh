@@ -33,5 +33,5 @@ model.dispose();
 console.log(`installed package trains on 2 kernel workers (${kernel.flavour}${kernel.relaxed ? '-relaxed' : ''} kernel, Node ${process.versions.node}) and serves from a pool: losses ${losses.map((v) => v.toFixed(4)).join(', ')}`);
 JS
 node smoke.mjs
-# On the current Node LTS the package loads its relaxed-SIMD build.
+# On Node 24 the package loads its relaxed-SIMD build.
 "$NODE_LTS" smoke.mjs

@@ -51,7 +51,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   echo "$lock_hash" >"$stamp"
 fi
 
-# 5. The current Node LTS (see env.sh). npm checks the package's integrity.
+# 5. Node 24, an LTS line with relaxed SIMD (see env.sh). npm checks the package's integrity.
 if [ ! -x "$NODE_LTS" ]; then
   case "$(uname -m)" in
     x86_64) arch=x64 ;;

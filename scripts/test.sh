@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The tests, once set up and built: the kernel's Rust tests, then the
 # TypeScript suite on the machine's Node (plain SIMD builds) and on the
-# current Node LTS (relaxed-SIMD builds, chosen by default there). The
+# Node 24 LTS (relaxed-SIMD builds, chosen by default there). The
 # browser test drives Chromium, whatever Node serves its pages: it runs once.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -5,7 +5,7 @@
  * and close to the plain builds: matrix products against float64, a GRU
  * training run against the plain build, and data-parallel training on
  * workers that attach to the same relaxed build. `npm test` runs this file on
- * Node 20 and on the current Node LTS, so both branches run.
+ * Node 20 and on Node 24, so both branches run.
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
