@@ -43,14 +43,18 @@ function peakModule(): Uint8Array<ArrayBuffer> {
   return moduleWith(1, body);
 }
 
-/** Best GFLOP/s of several timed calls of `run(iterations)` (after V8 has tiered the loop up). */
-function bestOf(run: () => void, flopPerCall: number): number {
+/**
+ * The best rate of several timed calls of `run` (after V8 has tiered the
+ * loop up), in units of `workPerCall` per nanosecond: GFLOP/s for FLOPs,
+ * GB/s for bytes.
+ */
+function bestOf(run: () => void, workPerCall: number): number {
   let best = 0;
   for (let round = 0; round < 12; round++) {
     const start = performance.now();
     run();
     const ms = performance.now() - start;
-    best = Math.max(best, flopPerCall / ms / 1e6);
+    best = Math.max(best, workPerCall / ms / 1e6);
   }
   return best;
 }
@@ -152,11 +156,5 @@ export async function measureStreamRead(bytes: number): Promise<number> {
   ) => number;
   for (let i = 0; i < 20; i++) run(1, size);
   const repetitions = Math.max(10, Math.round(2e8 / size));
-  let best = 0;
-  for (let round = 0; round < 8; round++) {
-    const start = performance.now();
-    run(repetitions, size);
-    best = Math.max(best, (repetitions * size) / (performance.now() - start) / 1e6);
-  }
-  return best;
+  return bestOf(() => run(repetitions, size), repetitions * size);
 }

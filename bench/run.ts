@@ -50,7 +50,11 @@ const dims: GruDims = {
 const quick = flags.quick;
 const peak = await measurePeak();
 const microKernel = await measureMicroKernel();
-const microKernelFused = (await relaxedAvailable()) ? await measureMicroKernel({ fused: true }) : undefined;
+const relaxedHere = await relaxedAvailable();
+const microKernelFused = relaxedHere ? await measureMicroKernel({ fused: true }) : undefined;
+/** A build's name, as its directory under wasm/. */
+const buildOf = (build: { flavour: KernelFlavour; relaxed: boolean }) =>
+  `${build.flavour}${build.relaxed ? '-relaxed' : ''}`;
 const forwardFlop = 2 * dims.batch * dims.steps * 3 * dims.units * (dims.input + dims.units);
 
 const data = makeData(dims);
@@ -101,12 +105,11 @@ const warmup = quick ? 0 : 2;
 // The builds, measured in alternation (which keeps the machine's drift out of
 // the comparison): simd and threads run the same code; the relaxed-SIMD ones,
 // where the runtime has relaxed SIMD (Node 22+; Node 20 with
-// --experimental-wasm-relaxed-simd),
-// fuse the GEMM's multiply-adds.
+// --experimental-wasm-relaxed-simd), fuse the GEMM's multiply-adds.
 const builds: { flavour: KernelFlavour; relaxed: boolean }[] = [
   { flavour: 'simd', relaxed: false },
   { flavour: 'threads', relaxed: false },
-  ...((await relaxedAvailable())
+  ...(relaxedHere
     ? [
         { flavour: 'simd' as const, relaxed: true },
         { flavour: 'threads' as const, relaxed: true },
@@ -130,9 +133,9 @@ const inferences = await timeInterleaved(
   steps.map((step) => async () => step.forward(false)),
   { warmup, reps },
 );
-builds.forEach(({ flavour, relaxed }, i) => {
+builds.forEach((build, i) => {
   const [train, infer] = [trainings[i] as Timing, inferences[i] as Timing];
-  const label = `gru-wasm (${flavour}${relaxed ? '-relaxed' : ''} build, 1 thread)`;
+  const label = `gru-wasm (${buildOf(build)} build, 1 thread)`;
   rows.push({
     system: label,
     what: 'forward + backward',
@@ -225,7 +228,6 @@ const WORKERS = 2;
 // has it) and, when that is the relaxed one, on the plain build beside it.
 const defaultKernel = await ready('threads');
 const plainKernel = defaultKernel.relaxed ? await Kernel.load('threads', { relaxed: false }) : undefined;
-const buildOf = (kernel: Kernel) => `${kernel.flavour}${kernel.relaxed ? '-relaxed' : ''}`;
 const gruWasmVariants = [
   { name: 'gru-wasm (this thread)', threads: 1, kernel: defaultKernel, workers: 0 },
   { name: `gru-wasm (${WORKERS} workers)`, threads: WORKERS, kernel: defaultKernel, workers: WORKERS },

@@ -90,8 +90,9 @@ export async function loadGlue(
     );
   }
   const wanted = options.relaxed ?? 'auto';
-  const relaxed = wanted === 'auto' ? await relaxedAvailable() : wanted;
-  if (relaxed && !(await relaxedAvailable())) {
+  const available = await relaxedAvailable();
+  const relaxed = wanted === 'auto' ? available : wanted;
+  if (relaxed && !available) {
     throw new Error(
       'the relaxed-SIMD kernel needs WebAssembly relaxed SIMD (Chrome 114+, Node 22+, or Node 20 with --experimental-wasm-relaxed-simd); this runtime lacks it',
     );
