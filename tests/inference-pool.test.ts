@@ -92,6 +92,26 @@ describe.each(['shared', 'copied'] as const)('inference pool, memory %s', (memor
     await pool.dispose();
     m.dispose();
   });
+  it('frees a dead worker’s replica and a worker still starting in its place before dispose resolves', async () => {
+    const m = model(128);
+    const x = batch(4, 4);
+    const before = gw.kernel().live();
+    const pool = await within(gw.createInferencePool(m, { size: 2, memory }), 'create');
+    // Worker 0 dies idle; the next call, routed to it, fails and the pool
+    // starts a worker in its place: dispose while it starts.
+    await pool.killWorker(0);
+    await expect(within(pool.predict(x), 'call')).rejects.toThrow(/predict: kernel worker 0 exited/);
+    await within(pool.dispose(), 'dispose');
+    // Nothing of the pool is allocated afterwards, not even for a moment.
+    const seen = new Set<string>();
+    const probe = setInterval(() => seen.add(JSON.stringify(gw.kernel().live())), 1);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    clearInterval(probe);
+    seen.add(JSON.stringify(gw.kernel().live()));
+    expect([...seen]).toEqual([JSON.stringify(before)]);
+    x.dispose();
+    m.dispose();
+  });
 });
 
 describe('inference pool', () => {

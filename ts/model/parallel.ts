@@ -28,9 +28,7 @@ export class DataParallel {
     try {
       const spec = { ...replicaSpec(model), objective: model.objective };
       const replicas = await Promise.all(
-        Array.from({ length: count }, (_, w) =>
-          workers.call(w, 'createReplica', (api) => api.createReplica(spec)),
-        ),
+        Array.from({ length: count }, (_, w) => workers.createReplica(w, spec)),
       );
       return new DataParallel(model, workers, replicas);
     } catch (error) {

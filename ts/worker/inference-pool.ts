@@ -49,7 +49,8 @@ export class InferencePool {
   private readonly servers: (Server | undefined)[];
   private readonly queue: Request[] = [];
   private disposed = false;
-  private replacing = 0;
+  /** Workers being started in place of dead ones; `dispose` waits for them. */
+  private readonly replacements = new Set<Promise<void>>();
 
   private constructor(
     /** The pool's own copy of the model, whose weights the workers read (or copy). */
@@ -185,10 +186,9 @@ export class InferencePool {
     this.servers[index] = undefined;
     void dead.workers.dispose();
     if (this.disposed) return;
-    this.replacing += 1;
-    startServer(this.model, this.memory).then(
+    const replacement: Promise<void> = startServer(this.model, this.memory).then(
       async (fresh) => {
-        this.replacing -= 1;
+        this.replacements.delete(replacement);
         if (this.disposed) {
           await fresh.workers.dispose();
           return;
@@ -197,15 +197,16 @@ export class InferencePool {
         this.serve();
       },
       (error: Error) => {
-        this.replacing -= 1;
+        this.replacements.delete(replacement);
         // With no worker left to serve them, queued calls would wait forever.
-        if (this.replacing === 0 && this.servers.every((s) => s === undefined)) {
+        if (this.replacements.size === 0 && this.servers.every((s) => s === undefined)) {
           this.failQueued(
             new Error(`predict: no worker could be restarted: ${error.message}`, { cause: error }),
           );
         }
       },
     );
+    this.replacements.add(replacement);
   }
 
   private failQueued(error: Error): void {
@@ -227,7 +228,9 @@ export class InferencePool {
     if (this.disposed) return;
     this.disposed = true;
     this.failQueued(new Error('predict: the inference pool was disposed'));
-    await Promise.all(this.servers.map((s) => s?.workers.dispose()));
+    // A worker still starting in place of a dead one holds allocations in
+    // the shared memory until it is stopped: wait for it too.
+    await Promise.all([...this.servers.map((s) => s?.workers.dispose()), ...this.replacements]);
     this.model.dispose();
   }
 }
@@ -236,7 +239,7 @@ async function startServer(model: Sequential, memory: 'shared' | 'copied'): Prom
   const workers = await KernelWorkers.start(model.kernel, 1, memory);
   try {
     if (memory === 'shared') {
-      const { id } = await workers.call(0, 'createReplica', (api) => api.createReplica(replicaSpec(model)));
+      const { id } = await workers.createReplica(0, replicaSpec(model));
       return { workers, model: id, busy: false };
     }
     const { json, weightData } = modelToArtifacts(model);

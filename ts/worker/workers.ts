@@ -5,7 +5,8 @@
  */
 import { type Endpoint, type Remote, releaseProxy, wrap } from 'comlink';
 import type { Kernel } from '../kernel/kernel.js';
-import { KERNEL_TRAP, type KernelWorkerApi } from './protocol.js';
+import type { Ptr } from '../kernel/types.js';
+import { KERNEL_TRAP, type KernelWorkerApi, type ReplicaHandle, type ReplicaSpec } from './protocol.js';
 import { type SpawnedWorker, spawnKernelWorker } from './spawn.js';
 
 /** Messages that crossed between this thread and its workers, and their payload size. */
@@ -21,6 +22,12 @@ interface Slot {
   pending: number;
   /** Why the worker died, once it has. */
   died?: Error;
+  /**
+   * Allocations in the shared memory that the worker's replicas own: its
+   * `close` frees them; a worker that cannot be asked to close leaves them
+   * to be freed here.
+   */
+  held: Ptr[];
 }
 
 const MAX_WORKERS = 64;
@@ -30,7 +37,11 @@ export class KernelWorkers {
   private deadWith: Error | undefined;
   private disposed = false;
 
-  private constructor(private readonly slots: Slot[]) {}
+  /** `shared`: the kernel whose memory the workers attach to. */
+  private constructor(
+    private readonly slots: Slot[],
+    private readonly shared: Kernel | undefined,
+  ) {}
 
   /**
    * Starts `count` workers. With `memory` 'shared', each attaches to
@@ -50,12 +61,12 @@ export class KernelWorkers {
         "workers need the 'threads' kernel: shared memory, which Node has and browsers give crossOriginIsolated pages (COOP/COEP headers)",
       );
     }
-    const workers = new KernelWorkers([]);
+    const workers = new KernelWorkers([], memory === 'shared' ? kernel : undefined);
     try {
       for (let i = 0; i < count; i++) {
         const spawned = await spawnKernelWorker(`kernel worker ${i}`);
         const remote = wrap<KernelWorkerApi>(counted(spawned.endpoint, workers.traffic));
-        const slot: Slot = { spawned, remote, pending: 0 };
+        const slot: Slot = { spawned, remote, pending: 0, held: [] };
         spawned.failed.catch((error: Error) => {
           slot.died = error;
         });
@@ -120,6 +131,13 @@ export class KernelWorkers {
     }
   }
 
+  /** A replica of a model in worker `index`, over the shared memory (see `ReplicaSpec`). */
+  async createReplica(index: number, spec: ReplicaSpec): Promise<ReplicaHandle> {
+    const handle = await this.call(index, 'createReplica', (api) => api.createReplica(spec));
+    this.slots[index]?.held.push(...handle.grads);
+    return handle;
+  }
+
   /** @internal Kills worker `index` as a crash would (tests). */
   async kill(index: number): Promise<void> {
     await this.slots[index]?.spawned.terminate();
@@ -128,8 +146,11 @@ export class KernelWorkers {
   /** Frees what the workers hold in the shared memory, then stops them. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
+    // Once one worker died, none is asked anything (see `call`): what their
+    // replicas hold is freed here instead, once they have stopped.
+    const askToClose = !this.deadWith;
     const closing = this.slots.map(async (slot, i) => {
-      if (!this.deadWith) {
+      if (askToClose) {
         await Promise.race([
           this.call(i, 'close', (api) => api.close()).catch(() => {}),
           new Promise((resolve) => setTimeout(resolve, 1000).unref?.()),
@@ -137,6 +158,7 @@ export class KernelWorkers {
       }
       slot.remote[releaseProxy]();
       await slot.spawned.terminate();
+      if (!askToClose) for (const ptr of slot.held.splice(0)) this.shared?.free(ptr);
     });
     this.disposed = true;
     await Promise.all(closing);
