@@ -245,6 +245,25 @@ describe('inference', () => {
     for (const t of [x, alone, one]) t.dispose();
     model.dispose();
   });
+
+  it('predicts when its forward grows the memory', async () => {
+    // A fresh kernel's memory is small: the first forward's buffers grow it,
+    // which detaches every view taken before (the output's view once was).
+    const kernel = await gw.Kernel.load('simd');
+    const model = new gw.Sequential(kernel);
+    model.add(gw.layers.gru({ units: 64, inputShape: [200, 4], returnSequences: true }));
+    model.add(gw.layers.gru({ units: 8 }));
+    model.add(gw.layers.dense({ units: 2 }));
+    const x = new gw.Tensor([32, 200, 4], kernel.upload(randomUniform(6, 32 * 200 * 4)), kernel);
+    const before = kernel.memory.buffer.byteLength;
+    const first = await model.predict(x);
+    expect(kernel.memory.buffer.byteLength).toBeGreaterThan(before);
+    const again = await model.predict(x);
+    expect(await first.data()).toEqual(await again.data());
+    expect(Array.from(await first.data()).every(Number.isFinite)).toBe(true);
+    for (const t of [x, first, again]) t.dispose();
+    model.dispose();
+  });
 });
 
 describe('callbacks', () => {

@@ -266,13 +266,14 @@ export class Sequential implements TrainingModel {
     const width = prediction.shape[prediction.shape.length - 1] as number;
     const samples = sizeOf(prediction.shape) / width;
     const grad = train ? this.scratch.get('dPrediction', sizeOf(prediction.shape)) : undefined;
-    const maskView = prediction.mask === undefined ? undefined : k.view(prediction.mask);
-    const lossWeights = this.lossWeights(samples, maskView, sampleWeights);
+    const lossWeights = this.lossWeights(samples, prediction.mask, sampleWeights);
     const value = k.loss(
       loss,
       { samples, width },
       { predictions: prediction.ptr, targets: y, sampleWeights: lossWeights, grad },
     );
+    // Views are taken after the batch's allocations: growing the memory detaches older ones.
+    const maskView = prediction.mask === undefined ? undefined : k.view(prediction.mask);
     const predView = k.view(prediction.ptr);
     const targetView = k.view(y);
     const metricSums = metrics.map((m) => metricSum(m, predView, targetView, samples, width, maskView));
@@ -293,13 +294,14 @@ export class Sequential implements TrainingModel {
    */
   private lossWeights(
     samples: number,
-    mask: Float32Array | undefined,
+    maskPtr: Ptr | undefined,
     sampleWeights: Ptr | undefined,
   ): Ptr | undefined {
-    if (!mask) return sampleWeights;
+    if (maskPtr === undefined) return sampleWeights;
+    const out = this.scratch.get('lossWeights', samples);
+    const mask = this.k.view(maskPtr);
     const valid = mask.reduce((a, b) => a + b, 0);
     const scale = valid > 0 ? samples / valid : 0;
-    const out = this.scratch.get('lossWeights', samples);
     const weights = this.k.view(out);
     const given = sampleWeights === undefined ? undefined : this.k.view(sampleWeights);
     for (let i = 0; i < samples; i++)
@@ -399,7 +401,9 @@ export class Sequential implements TrainingModel {
         }
         const bx = this.scratch.get('x', batch * (x.size / n));
         gatherRows(this.k, x, order.subarray(start, start + batch), bx);
-        this.k.view(out).set(this.predictionOf(bx, batch), start * perSample);
+        // The forward may grow the memory, which detaches older views: view `out` after it.
+        const prediction = this.predictionOf(bx, batch);
+        this.k.view(out).set(prediction, start * perSample);
       }
     } catch (error) {
       this.k.free(out);
