@@ -160,6 +160,19 @@ describe('training', () => {
     await expect(model.fit(x, y, { sampleWeight: gw.tensor([1, 2], [2]), verbose: 0 })).rejects.toThrow(
       'fit: sampleWeight must have shape [12], got [2]',
     );
+    for (const [bad, at] of [
+      [-1, 4],
+      [Number.NaN, 0],
+      [Number.POSITIVE_INFINITY, 11],
+    ] as const) {
+      const weights = new Float32Array(12).fill(1);
+      weights[at] = bad;
+      const badWeights = gw.tensor(weights, [12]);
+      await expect(model.fit(x, y, { sampleWeight: badWeights, verbose: 0 })).rejects.toThrow(
+        `fit: sampleWeight has a negative or non-finite weight at index ${at}`,
+      );
+      badWeights.dispose();
+    }
     for (const t of [x, y, x2, sampleWeight]) t.dispose();
     model.dispose();
   });

@@ -181,8 +181,13 @@ function checkSampleWeight(model: Sequential, weights: Tensor, n: number): void 
     const allowed = steps === undefined ? `[${n}]` : `[${n}] or [${n}, ${steps}]`;
     throw new Error(`fit: sampleWeight must have shape ${allowed}, got [${weights.shape.join(', ')}]`);
   }
-  const bad = weights.view().findIndex((w) => !(w >= 0) || !Number.isFinite(w));
-  if (bad >= 0) throw new Error(`fit: sampleWeight has a negative or non-finite weight at index ${bad}`);
+  const values = weights.view();
+  for (let i = 0; i < values.length; i++) {
+    const w = values[i] as number;
+    if (!(w >= 0 && w < Number.POSITIVE_INFINITY)) {
+      throw new Error(`fit: sampleWeight has a negative or non-finite weight at index ${i}`);
+    }
+  }
 }
 
 /**

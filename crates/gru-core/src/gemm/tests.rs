@@ -104,7 +104,13 @@ fn alpha_and_beta() {
 /// sequence gives bit for bit what it gives inside a batch.
 #[test]
 fn a_row_alone_equals_its_row_in_the_product() {
-    let cases = [(9, 300, 77, 1.0, 0.0), (5, 256, 768, 1.0, 1.0), (130, 260, 20, 0.5, -2.0), (7, 513, 33, 1.0, 0.0)];
+    let cases = [
+        (9, 300, 77, 1.0, 0.0),
+        (5, 256, 768, 1.0, 1.0),
+        (130, 260, 20, 0.5, -2.0),
+        (7, 513, 33, 1.0, 0.0),
+        (3, 300, 1100, 1.0, 1.0),
+    ];
     for (case, &(m, k, n, alpha, beta)) in cases.iter().enumerate() {
         let mut rng = TestRng::new(300 + case as u64);
         let (a_data, b_data, c_init) =
