@@ -36,7 +36,7 @@ pub struct Constants {
     exp_min: f32,
     /// 1/7!, 1/6!, …, 1/2!: the Taylor coefficients of expm1 beyond r.
     taylor: [f32; 6],
-    exponent_bias: i32,
+    exponent_bias: u32,
     sigmoid_one: f32,
     tanh_one: f32,
 }
@@ -62,34 +62,32 @@ impl Constants {
         core::hint::black_box(Self::VALUES)
     }
 
-    /// `(n, expm1(r))` with `x = n·ln2 + r`; `x` in [EXP_MIN, EXP_MAX].
+    /// `(2ⁿ, expm1(r))` with `x = n·ln2 + r`; `x` in [EXP_MIN, EXP_MAX].
     #[inline(always)]
     fn reduce(&self, x: f32) -> (f32, f32) {
-        let n = (x * self.log2_e + self.round_magic) - self.round_magic;
+        // Rounded by the magic number, x·log2(e) sits in the low mantissa
+        // bits of `shifted`: 2ⁿ is built from those bits, with no float to
+        // integer conversion (a dozen instructions per f32x4 on x64).
+        let shifted = x * self.log2_e + self.round_magic;
+        let n = shifted - self.round_magic;
+        let n_bits = shifted.to_bits().wrapping_sub(self.round_magic.to_bits());
+        let scale = f32::from_bits(n_bits.wrapping_add(self.exponent_bias) << 23);
         let r = (x - n * self.ln2_hi) - n * self.ln2_lo;
         // expm1(r) = r + r²/2! + … + r⁷/7!, in Horner form.
         let [c7, c6, c5, c4, c3, c2] = self.taylor;
         let p = ((((c7 * r + c6) * r + c5) * r + c4) * r + c3) * r + c2;
-        (n, r + r * r * p)
-    }
-
-    /// `2ⁿ` for integral `n` in [−126, 127].
-    #[inline(always)]
-    fn pow2(&self, n: f32) -> f32 {
-        f32::from_bits(((n as i32 + self.exponent_bias) as u32) << 23)
+        (scale, r + r * r * p)
     }
 
     #[inline(always)]
     fn exp(&self, x: f32) -> f32 {
-        let (n, q) = self.reduce(clamp(x, self.exp_min, self.exp_max));
-        let scale = self.pow2(n);
+        let (scale, q) = self.reduce(clamp(x, self.exp_min, self.exp_max));
         saturate(x, scale * q + scale, 0.0)
     }
 
     #[inline(always)]
     fn expm1(&self, x: f32) -> f32 {
-        let (n, q) = self.reduce(clamp(x, self.exp_min, self.exp_max));
-        let scale = self.pow2(n);
+        let (scale, q) = self.reduce(clamp(x, self.exp_min, self.exp_max));
         saturate(x, scale * q + (scale - 1.0), -1.0)
     }
 
@@ -97,8 +95,7 @@ impl Constants {
     /// most at 18, inside exp's range; below `x = EXP_MIN` it is 0.
     #[inline(always)]
     fn sigmoid(&self, x: f32) -> f32 {
-        let (n, q) = self.reduce(clamp(-x, -self.sigmoid_one, self.exp_max));
-        let scale = self.pow2(n);
+        let (scale, q) = self.reduce(clamp(-x, -self.sigmoid_one, self.exp_max));
         let value = 1.0 / (1.0 + (scale * q + scale));
         if x < self.exp_min {
             0.0
@@ -111,8 +108,7 @@ impl Constants {
     /// it is ±1 in f32 (and 2x stays inside expm1's range).
     #[inline(always)]
     fn tanh(&self, x: f32) -> f32 {
-        let (n, q) = self.reduce(2.0 * clamp(x, -self.tanh_one, self.tanh_one));
-        let scale = self.pow2(n);
+        let (scale, q) = self.reduce(2.0 * clamp(x, -self.tanh_one, self.tanh_one));
         let e = scale * q + (scale - 1.0);
         e / (e + 2.0)
     }
