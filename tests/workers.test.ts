@@ -330,4 +330,62 @@ describe('predict on workers', () => {
     expect(got.shape).toEqual(expected.shape);
     expect(got.dataSync()).toEqual(expected.dataSync());
   });
+
+  it('splits each GRU by units for fewer sequences than workers, bit for bit as on this thread', async () => {
+    const padded = dataset(5, 8).x.dataSync();
+    padded.fill(0, 2 * I, 5 * I); // padded steps of sample 0, which the masked model skips
+    const x = gw.tensor(padded, [5, T, I]);
+    const resetAfter = (workers: number) => {
+      gw.setRandomSeed(9);
+      const model = gw.sequential();
+      const gru = { resetAfter: true, recurrentInitializer: 'glorotUniform' } as const;
+      model.add(
+        gw.layers.gru({ ...gru, units: 20, inputShape: [T, I], goBackwards: true, returnSequences: true }),
+      );
+      model.add(gw.layers.gru({ ...gru, units: 7 }));
+      model.add(gw.layers.dense({ units: 3, activation: 'softmax' }));
+      model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', workers });
+      disposables.push(model);
+      return model;
+    };
+    for (const make of [(workers: number) => build(workers, { masked: true }), resetAfter]) {
+      const expected = (await make(0).predict(x, { batchSize: 5 })).dataSync();
+      const there = make(3);
+      const workers = (await there.workers())?.workers as KernelWorkers;
+      for (const batchSize of [1, 2]) {
+        const before = workers.trafficSoFar().messages;
+        const got = await within(there.predict(x, { batchSize }), `predict in batches of ${batchSize}`);
+        expect(got.dataSync()).toEqual(expected);
+        // A call and a reply per worker, per GRU layer, per batch.
+        const batches = Math.ceil(5 / batchSize);
+        expect(workers.trafficSoFar().messages - before).toBe(batches * 2 * 3 * 2);
+      }
+    }
+  });
+
+  it('rejects when a worker dies during a split predict, stops the other part, and recovers', async () => {
+    const steps = 40_000;
+    const model = gw.sequential();
+    model.add(gw.layers.gru({ units: 64, inputShape: [steps, I] }));
+    model.add(gw.layers.dense({ units: 1 }));
+    model.compile({ optimizer: 'adam', loss: 'meanSquaredError', workers: 2 });
+    disposables.push(model);
+    const x = gw.tensor(randomUniform(13, steps * I), [1, steps, I]);
+    const first = (await within(model.predict(x), 'split predict')).dataSync();
+    const started = performance.now();
+    const timed = await within(model.predict(x), 'split predict');
+    const callMs = performance.now() - started;
+    expect(timed.dataSync()).toEqual(first);
+    const parallel = await model.workers();
+    const killedAt = performance.now();
+    const predicting = model.predict(x);
+    setTimeout(() => void parallel?.workers.kill(1), callMs / 4);
+    await expect(within(predicting, 'predict with a killed worker')).rejects.toThrow(
+      /kernel worker 1 exited/,
+    );
+    // The surviving part was told to stop: it did not wait out its 10 s limit.
+    expect(performance.now() - killedAt).toBeLessThan(callMs + 2_000);
+    const again = await within(model.predict(x), 'predict after a worker died');
+    expect(again.dataSync()).toEqual(first);
+  });
 });

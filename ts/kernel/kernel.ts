@@ -302,6 +302,71 @@ export class Kernel {
     );
   }
 
+  /** Floats of the buffer the parts of {@link gruForwardPart} share. */
+  gruExchangeLength(dims: GruDims): number {
+    checkDims('gruExchangeLength', { ...dims });
+    return this.glue.gruExchangeLength(dims.batch, dims.steps, dims.input, dims.units);
+  }
+
+  /**
+   * Part `part.index` of `part.count` of an inference forward (as
+   * {@link gruForward} without cache or recurrent mask), each part on a
+   * worker of its own at the same time, over one `exchange` buffer of
+   * {@link gruExchangeLength} floats whose first three are zero when the
+   * parts start ({@link resetGruExchange}). Each part computes a slice of the units and writes it into
+   * `output`. A part that fails stops the others; so does raising the
+   * exchange's abandon flag ({@link abandonGruParts}).
+   */
+  gruForwardPart(
+    dims: GruDims,
+    config: Partial<GruConfig>,
+    buffers: GruWeights & {
+      x: Ptr;
+      initialState?: Ptr | undefined;
+      mask?: Ptr | undefined;
+      exchange: Ptr;
+      output: Ptr;
+    },
+    part: { index: number; count: number },
+  ): void {
+    const c = { ...DEFAULT_GRU_CONFIG, ...config };
+    checkDims('gruForwardPart', { ...dims });
+    this.glue.gruForwardPart(
+      dims.batch,
+      dims.steps,
+      dims.input,
+      dims.units,
+      c.resetAfter,
+      c.goBackwards,
+      c.returnSequences,
+      c.activation,
+      c.recurrentActivation,
+      buffers.x,
+      buffers.kernel,
+      buffers.recurrentKernel,
+      buffers.bias,
+      buffers.initialState,
+      buffers.mask,
+      buffers.exchange,
+      buffers.output,
+      part.index,
+      part.count,
+    );
+  }
+
+  /** Readies an exchange buffer for the parts of a forward: zeroes its meeting words. */
+  resetGruExchange(exchange: Ptr): void {
+    this.view(exchange).fill(0, 0, 3);
+  }
+
+  /** Stops the parts running over `exchange`: each returns an error at its next meeting. */
+  abandonGruParts(exchange: Ptr): void {
+    const words = new Int32Array(this.memory.buffer, exchange, 3);
+    Atomics.store(words, 1, 1);
+    // Wakes the parts blocked waiting on the arrivals count.
+    Atomics.notify(words, 0);
+  }
+
   /**
    * GRU backward through time from a forward's `cache`. `dOutput` is shaped
    * like the forward's output. Gradients are written, not accumulated.

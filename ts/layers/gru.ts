@@ -2,6 +2,7 @@
 import type { GruConfig, GruDims, InitializerName, Ptr } from '../kernel/types.js';
 import { nextSeed, Random } from '../random.js';
 import { type Shape, sizeOf, Tensor } from '../tensor.js';
+import type { GruPartCall } from '../worker/protocol.js';
 import { checkRate } from './dropout.js';
 import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
 
@@ -161,6 +162,50 @@ export class Gru extends Layer {
     });
     this.saved =
       cache === undefined ? undefined : { x, dims, cache, mask: input.mask, dropoutMask, recurrentMask };
+    return { ptr: output, shape: outputShape, mask: this.outputMask(input.mask, batch, steps) };
+  }
+
+  /**
+   * @internal An inference forward with the units split into `count` parts
+   * (at most `units`), which `runPart` runs at the same time, each on a
+   * worker of its own over this kernel's shared memory. If a part fails, the
+   * others are stopped, and the first failure is thrown once all have
+   * returned.
+   */
+  async forwardInParts(
+    input: Activation,
+    count: number,
+    runPart: (call: GruPartCall) => Promise<void>,
+  ): Promise<Activation> {
+    checkInput(this, input);
+    const [batch, steps, inputSize] = input.shape as [number, number, number];
+    const dims = { batch, steps, input: inputSize, units: this.units };
+    const outputShape = [batch, ...this.computeOutputShape([steps, inputSize])];
+    const output = this.buffer('output', sizeOf(outputShape));
+    const exchange = this.buffer('exchange', this.kernel.gruExchangeLength(dims));
+    this.kernel.resetGruExchange(exchange);
+    const w = this.weightsOrThrow;
+    const buffers = {
+      x: input.ptr,
+      kernel: w.kernel.ptr,
+      recurrentKernel: w.recurrentKernel.ptr,
+      bias: w.bias?.ptr,
+      mask: input.mask,
+      exchange,
+      output,
+    };
+    this.saved = undefined;
+    // The first failure is the cause: the parts it stops fail after it.
+    let cause: { error: unknown } | undefined;
+    const parts = Array.from({ length: count }, (_, index) =>
+      runPart({ dims, config: this.config, buffers, part: { index, count } }).catch((error: unknown) => {
+        cause ??= { error };
+        // The other parts would wait for this one at their next meeting.
+        this.kernel.abandonGruParts(exchange);
+      }),
+    );
+    await Promise.all(parts);
+    if (cause) throw cause.error;
     return { ptr: output, shape: outputShape, mask: this.outputMask(input.mask, batch, steps) };
   }
 

@@ -182,6 +182,14 @@ const api: KernelWorkerApi = {
     });
   },
 
+  gruForwardPart(call) {
+    guard(() => {
+      const { x, kernel: w, recurrentKernel, exchange, output } = call.buffers;
+      checkCall('gruForwardPart', { x, kernel: w, recurrentKernel, exchange, output });
+      kernel().gruForwardPart(call.dims, call.config, call.buffers, call.part);
+    });
+  },
+
   disposeReplica(id) {
     guard(() => {
       replicas.get(id)?.dispose();

@@ -4,7 +4,7 @@
  * the worker reads and writes the tensors in place.
  */
 import type { LayerJson } from '../io/topology.js';
-import type { LossName, Ptr } from '../kernel/types.js';
+import type { GruConfig, GruDims, LossName, Ptr } from '../kernel/types.js';
 import type { BatchSums } from '../model/batch.js';
 import type { Logs } from '../model/callbacks.js';
 import type { History } from '../model/training.js';
@@ -76,6 +76,22 @@ export interface PredictShare {
   x: Ptr;
   rows: number;
   out: Ptr;
+}
+
+/** One worker's part of a GRU forward split by units (`Kernel.gruForwardPart`). */
+export interface GruPartCall {
+  dims: GruDims;
+  config: GruConfig;
+  buffers: {
+    x: Ptr;
+    kernel: Ptr;
+    recurrentKernel: Ptr;
+    bias?: Ptr | undefined;
+    mask?: Ptr | undefined;
+    exchange: Ptr;
+    output: Ptr;
+  };
+  part: { index: number; count: number };
 }
 
 /** A model for a worker with a kernel of its own: its saved form (`model.json` and weights). */
@@ -177,6 +193,8 @@ export interface KernelWorkerApi {
   /** Forward, loss and metrics (and backward with `train`) over a share. */
   runShare(replica: number, share: Share): BatchSums;
   predictShare(replica: number, share: PredictShare): void;
+  /** Its part of a GRU forward whose other parts run on other workers at the same time. */
+  gruForwardPart(call: GruPartCall): void;
   disposeReplica(replica: number): void;
   /**
    * Trains a copy of a model in this worker's own kernel, reporting each

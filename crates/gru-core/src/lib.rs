@@ -4,6 +4,10 @@
 //! All tensors are `f32`, row-major, in the Keras / TensorFlow.js layouts;
 //! see [`ops::gru`] for the GRU conventions.
 
+// Blocking on a word of the shared memory (the threaded wasm build, which is
+// built with RUSTC_BOOTSTRAP for `-Zbuild-std` already).
+#![cfg_attr(all(target_arch = "wasm32", target_feature = "atomics"), feature(stdarch_wasm_atomic_wait))]
+
 pub mod error;
 pub mod gemm;
 pub mod init;

@@ -3,6 +3,7 @@
 //! alias another argument).
 
 use crate::registry;
+use gru_core::ops::gru::Shared;
 use wasm_bindgen::JsError;
 
 pub struct Args {
@@ -55,6 +56,15 @@ impl Args {
         // SAFETY: as in `read`, and no other argument of this call is this
         // tensor, so the mutable borrow is unique.
         Ok(unsafe { std::slice::from_raw_parts_mut(offset as usize as *mut f32, len) })
+    }
+
+    /// A tensor that the parts of one split call, running on several threads
+    /// at once, each read and write in places of their own.
+    pub fn shared(&mut self, name: &'static str, offset: u32) -> Result<Shared, JsError> {
+        let len = self.claim(name, offset, true)?;
+        // SAFETY: as in `write`; the other threads reach these floats only as
+        // parts of the same call, which keep to the places of their own.
+        Ok(unsafe { Shared::new(offset as usize as *mut f32, len) })
     }
 
     pub fn read_opt(&mut self, name: &'static str, offset: Option<u32>) -> Result<Option<&'static [f32]>, JsError> {

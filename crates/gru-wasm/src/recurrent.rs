@@ -4,7 +4,7 @@
 use crate::args::Args;
 use crate::{js, with_workspace};
 use gru_core::ops::activation::Activation;
-use gru_core::ops::gru::{self, GruGrads, GruOptions, GruParams, GruShape};
+use gru_core::ops::gru::{self, GruGrads, GruOptions, GruParams, GruShape, Part};
 use wasm_bindgen::prelude::*;
 
 #[allow(clippy::too_many_arguments)]
@@ -91,6 +91,78 @@ pub fn gru_forward(
     let cache = args.write_opt("cache", cache)?;
     with_workspace(|ws| {
         gru::gru_forward(shape, &options, &params, x, initial_state, mask, recurrent_mask, output, cache, ws)
+    })
+    .map_err(js)
+}
+
+/// Floats of the buffer the parts of [`gru_forward_part`] share.
+#[wasm_bindgen(js_name = gruExchangeLength)]
+pub fn gru_exchange_length(batch: u32, steps: u32, input: u32, units: u32) -> Result<u32, JsError> {
+    let shape = GruShape { batch: batch as usize, steps: steps as usize, input: input as usize, units: units as usize };
+    gru::gru_exchange_len(shape)
+        .and_then(|len| u32::try_from(len).ok())
+        .ok_or_else(|| JsError::new("gruExchangeLength: the buffer would not fit in a 32-bit memory"))
+}
+
+/// Part `part` of `parts` of an inference forward (`gruForward` without
+/// cache or recurrent mask), run on one worker while the other parts run on
+/// others over the same `exchange` (`gruExchangeLength` floats, the first
+/// three zero) and `output`, each part computing a slice of the units. A
+/// part that fails raises a flag in `exchange` that stops the others; whoever
+/// runs the parts raises it (the second word, set non-zero, then a notify on
+/// the first) when a worker running one dies.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = gruForwardPart)]
+pub fn gru_forward_part(
+    batch: u32,
+    steps: u32,
+    input: u32,
+    units: u32,
+    reset_after: bool,
+    go_backwards: bool,
+    return_sequences: bool,
+    activation: &str,
+    recurrent_activation: &str,
+    x: u32,
+    kernel: u32,
+    recurrent_kernel: u32,
+    bias: Option<u32>,
+    initial_state: Option<u32>,
+    mask: Option<u32>,
+    exchange: u32,
+    output: u32,
+    part: u32,
+    parts: u32,
+) -> Result<(), JsError> {
+    const OP: &str = "gru_forward_part";
+    if parts > 1 && !cfg!(target_feature = "atomics") {
+        return Err(JsError::new(&format!("{OP}: {parts} parts need the threads build (shared memory)")));
+    }
+    let (shape, options) = gru_config(
+        batch,
+        steps,
+        input,
+        units,
+        reset_after,
+        go_backwards,
+        return_sequences,
+        activation,
+        recurrent_activation,
+    )?;
+    let mut args = Args::new(OP);
+    let x = args.read("x", x)?;
+    let params = GruParams {
+        kernel: args.read("kernel", kernel)?,
+        recurrent_kernel: args.read("recurrentKernel", recurrent_kernel)?,
+        bias: args.read_opt("bias", bias)?,
+    };
+    let initial_state = args.read_opt("initialState", initial_state)?;
+    let mask = args.read_opt("mask", mask)?;
+    let exchange = args.shared("exchange", exchange)?;
+    let output = args.shared("output", output)?;
+    let part = Part { index: part as usize, count: parts as usize };
+    with_workspace(|ws| {
+        gru::gru_forward_part(shape, &options, &params, x, initial_state, mask, part, exchange, output, ws)
     })
     .map_err(js)
 }

@@ -33,6 +33,9 @@ use crate::error::{expect_len, expect_positive, zeroed, KernelError, KernelResul
 use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 use crate::ops::activation::Activation;
 
+mod split;
+pub use split::{gru_exchange_len, gru_forward_part, Part, Shared};
+
 /// Sizes of one GRU call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GruShape {
