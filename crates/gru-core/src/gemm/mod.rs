@@ -148,12 +148,23 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
             // LOOP 3
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                if mc == 1 {
-                    // One sequence's state: a matrix–vector product, read
-                    // straight from A, with no packing.
-                    let row = lone_row(&a, ic, pc, kc, &mut ws.packed_a);
-                    let c_row = &mut c_data[ic * ldc + jc..ic * ldc + jc + nc];
-                    row_times_panels(kc, alpha, row, b_block, beta_block, c_row);
+                if mc < MR {
+                    // One sequence's state, or a few: matrix–vector-like
+                    // products, read straight from A, with no packing.
+                    let c_rows = &mut c_data[ic * ldc + jc..(ic + mc - 1) * ldc + jc + nc];
+                    few_rows_times_panels(
+                        &a,
+                        ic,
+                        mc,
+                        pc,
+                        kc,
+                        alpha,
+                        b_block,
+                        beta_block,
+                        c_rows,
+                        ldc,
+                        &mut ws.packed_a,
+                    );
                     continue;
                 }
                 let a_len = mc.div_ceil(MR) * MR * kc;
@@ -171,36 +182,42 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
                         let tile_start = row * ldc + col;
                         let tile_end = (row + rows - 1) * ldc + col + cols;
                         let tile = &mut c_data[tile_start..tile_end];
+                        let (a, b, c) = (a_panel.as_ptr(), b_panel.as_ptr(), tile.as_mut_ptr());
                         // SAFETY: the panels hold kc*MR and kc*NR floats
                         // (chunks_exact), and `tile` spans exactly the
                         // `rows × cols` floats at stride ldc that are written.
-                        // A lone row would spend three quarters of a 4×8
-                        // tile on padding: it reads lane 0 of the A panel.
+                        // A ragged panel's rows would leave part of a 4×8
+                        // tile to padding: they read their lanes of A.
                         unsafe {
-                            if rows == 1 {
-                                kernel::gemm_1xn::<Lanes, 1>(
+                            match rows {
+                                1 => {
+                                    kernel::gemm_rxn::<Lanes, 1, 1>(kc, alpha, [a], MR, b, 0, beta_block, c, ldc, cols)
+                                }
+                                2 => kernel::gemm_rxn::<Lanes, 2, 1>(
                                     kc,
                                     alpha,
-                                    a_panel.as_ptr(),
+                                    [a, a.add(1)],
                                     MR,
-                                    b_panel.as_ptr(),
-                                    kc * NR,
+                                    b,
+                                    0,
                                     beta_block,
-                                    tile.as_mut_ptr(),
+                                    c,
+                                    ldc,
                                     cols,
-                                );
-                            } else {
-                                kernel::gemm_4x8::<Lanes>(
+                                ),
+                                3 => kernel::gemm_rxn::<Lanes, 3, 1>(
                                     kc,
                                     alpha,
-                                    a_panel.as_ptr(),
-                                    b_panel.as_ptr(),
+                                    [a, a.add(1), a.add(2)],
+                                    MR,
+                                    b,
+                                    0,
                                     beta_block,
-                                    tile.as_mut_ptr(),
+                                    c,
                                     ldc,
-                                    rows,
                                     cols,
-                                );
+                                ),
+                                _ => kernel::gemm_4x8::<Lanes>(kc, alpha, a, b, beta_block, c, ldc, rows, cols),
                             }
                         }
                     }
@@ -210,45 +227,86 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
     }
 }
 
-/// Row `row` of `a`, columns `col0 .. col0 + kc`, as a contiguous slice:
-/// borrowed when `a` is row-major, else gathered into `buffer`.
-fn lone_row<'a>(a: &MatRef<'a>, row: usize, col0: usize, kc: usize, buffer: &'a mut Vec<f32>) -> &'a [f32] {
+/// `C[rows × nc] ← α·A[row0 .., col0 .. col0 + kc]·B_block + β·C` for fewer
+/// rows than a tile (one sequence's state, or a few), read straight from A
+/// (gathered into `buffer` when A is not row-major) with no packing, the B
+/// panels taken in groups that share each broadcast (see
+/// [`kernel::gemm_rxn`]). `c` holds the rows at stride `ldc`.
+#[allow(clippy::too_many_arguments)]
+fn few_rows_times_panels(
+    a: &MatRef,
+    row0: usize,
+    rows: usize,
+    col0: usize,
+    kc: usize,
+    alpha: f32,
+    b_block: &[f32],
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+    buffer: &mut Vec<f32>,
+) {
     let (data, rs, cs) = (a.data(), a.row_stride(), a.col_stride());
-    if cs == 1 {
-        return &data[row * rs + col0..row * rs + col0 + kc];
-    }
-    grow(buffer, kc);
-    for (p, slot) in buffer[..kc].iter_mut().enumerate() {
-        *slot = data[row * rs + (col0 + p) * cs];
-    }
-    &buffer[..kc]
-}
-
-/// `C[1 × nc] ← α·row·B_block + β·C` for a one-row A (a single sequence's
-/// state), with no packing of A: four B panels at a time share each load of
-/// the row (see [`kernel::gemm_1xn`]).
-fn row_times_panels(kc: usize, alpha: f32, row: &[f32], b_block: &[f32], beta: f32, c_row: &mut [f32]) {
-    const GROUP: usize = 4;
-    let panel_len = kc * NR;
-    let panels = b_block.len() / panel_len;
-    debug_assert_eq!(row.len(), kc);
-    let mut first = 0;
-    while first < panels {
-        let group = GROUP.min(panels - first);
-        let col = first * NR;
-        let cols = (group * NR).min(c_row.len() - col);
-        let (b, c) = (b_block[first * panel_len..].as_ptr(), c_row[col..col + cols].as_mut_ptr());
-        // SAFETY: `row` holds kc floats; panels first .. first + group lie in
-        // `b_block` (panel_len floats each); `c` spans the `cols` floats written.
-        unsafe {
-            match group {
-                4 => kernel::gemm_1xn::<Lanes, 4>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
-                3 => kernel::gemm_1xn::<Lanes, 3>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
-                2 => kernel::gemm_1xn::<Lanes, 2>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
-                _ => kernel::gemm_1xn::<Lanes, 1>(kc, alpha, row.as_ptr(), 1, b, panel_len, beta, c, cols),
+    let (start, stride) = if cs == 1 {
+        (&data[row0 * rs + col0..], rs)
+    } else {
+        grow(buffer, rows * kc);
+        for (r, row) in buffer.chunks_exact_mut(kc).take(rows).enumerate() {
+            for (p, slot) in row.iter_mut().enumerate() {
+                *slot = data[(row0 + r) * rs + (col0 + p) * cs];
             }
         }
-        first += group;
+        (&buffer[..], kc)
+    };
+    let nc = c.len() - (rows - 1) * ldc;
+    assert!(start.len() >= (rows - 1) * stride + kc, "A rows out of bounds");
+    assert!(b_block.len() >= nc.div_ceil(NR) * NR * kc, "B block too short");
+    let a = start.as_ptr();
+    // SAFETY: the rows hold kc floats each (asserted above), the B block
+    // holds its panels, and `c` the rows' nc floats at stride ldc.
+    unsafe {
+        match rows {
+            1 => rows_times_panels::<1, 4>(kc, alpha, [a], b_block, beta, c, ldc, nc),
+            2 => rows_times_panels::<2, 2>(kc, alpha, [a, a.add(stride)], b_block, beta, c, ldc, nc),
+            _ => rows_times_panels::<3, 1>(kc, alpha, [a, a.add(stride), a.add(2 * stride)], b_block, beta, c, ldc, nc),
+        }
+    }
+}
+
+/// The `R` contiguous rows at `a` times every panel of `b_block`, `P` panels
+/// per call of [`kernel::gemm_rxn`] (registers: `2·R·P` sums), one at a time
+/// past the last whole group.
+///
+/// # Safety
+/// Each `a[r]` must be valid for `kc` floats, `b_block` must hold
+/// `ceil(nc / NR)` panels of `kc × NR`, and `c` must hold `R` rows of `nc`
+/// floats at stride `ldc`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_times_panels<const R: usize, const P: usize>(
+    kc: usize,
+    alpha: f32,
+    a: [*const f32; R],
+    b_block: &[f32],
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+    nc: usize,
+) {
+    let panel_len = kc * NR;
+    let panels = nc.div_ceil(NR);
+    let mut first = 0;
+    while first < panels {
+        let (b, out) = (b_block[first * panel_len..].as_ptr(), c[first * NR..].as_mut_ptr());
+        let cols = nc - first * NR;
+        unsafe {
+            if first + P <= panels {
+                kernel::gemm_rxn::<Lanes, R, P>(kc, alpha, a, 1, b, panel_len, beta, out, ldc, cols.min(P * NR));
+                first += P;
+            } else {
+                kernel::gemm_rxn::<Lanes, R, 1>(kc, alpha, a, 1, b, panel_len, beta, out, ldc, cols.min(NR));
+                first += 1;
+            }
+        }
     }
 }
 
