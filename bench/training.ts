@@ -64,8 +64,7 @@ export async function gruWasmTimings(
     model.add(gw.layers.gru({ units: c.units, inputShape: [c.steps, c.input] }));
     model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
     model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers });
-    const tensor = (values: Float32Array, shape: number[]) =>
-      new gw.Tensor(shape, kernel.upload(values), kernel);
+    const tensor = (values: Float32Array, shape: number[]) => gw.tensor(values, shape, { kernel });
     const data = {
       x: tensor(x, [c.batch, c.steps, c.input]),
       y: tensor(y, [c.batch, 1]),

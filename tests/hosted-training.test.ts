@@ -34,8 +34,8 @@ function dataset(n: number, seed = 1, steps = T) {
   for (let i = 0; i < n; i++)
     y[i] = (x[i * steps * I] as number) - (x[i * steps * I + I] as number) > 0 ? 1 : 0;
   return {
-    x: new gw.Tensor([n, steps, I], simd.upload(x), simd),
-    y: new gw.Tensor([n, 1], simd.upload(y), simd),
+    x: gw.tensor(x, [n, steps, I], { kernel: simd }),
+    y: gw.tensor(y, [n, 1], { kernel: simd }),
   };
 }
 
@@ -126,10 +126,10 @@ describe('fit hosted by a worker (no shared memory)', () => {
       });
     const here = build(0, { optimizer: schedule });
     const there = build(2, { optimizer: schedule });
-    const weights = new gw.Tensor(
+    const weights = gw.tensor(
+      Float32Array.from({ length: 120 }, (_, i) => 0.5 + (i % 3)),
       [120],
-      simd.upload(Float32Array.from({ length: 120 }, (_, i) => 0.5 + (i % 3))),
-      simd,
+      { kernel: simd },
     );
     const validation = dataset(30, 5);
     const batches: number[] = [];
@@ -225,8 +225,8 @@ const model = new gw.Sequential(simd);
 model.add(gw.layers.gru({ units: 4, inputShape: [3, 2] }));
 model.add(gw.layers.dense({ units: 1 }));
 model.compile({ optimizer: 'adam', loss: 'mse', workers: 1 });
-const x = new gw.Tensor([8, 3, 2], simd.upload(new Float32Array(48).fill(0.5)), simd);
-const y = new gw.Tensor([8, 1], simd.upload(new Float32Array(8).fill(1)), simd);
+const x = gw.tensor(new Float32Array(48).fill(0.5), [8, 3, 2], { kernel: simd });
+const y = gw.tensor(new Float32Array(8).fill(1), [8, 1], { kernel: simd });
 await model.fit(x, y, { epochs: 2, verbose: 0, callbacks: { onBatchEnd: () => {} } });
 console.log('fitted');
 `,
@@ -294,7 +294,7 @@ describe('hosted fit failures', () => {
     model.add(gw.layers.dense({ units: 1 }));
     model.compile({ optimizer: gw.optimizers.sgd({ learningRate: 1e30 }), loss: 'mse', workers: 1 });
     disposables.push(model);
-    const far = new gw.Tensor([96, 1], simd.upload(new Float32Array(96).fill(1e18)), simd);
+    const far = gw.tensor(new Float32Array(96).fill(1e18), [96, 1], { kernel: simd });
     const fit = model.fit(x, far, { epochs: 3, batchSize: 16, verbose: 0 });
     await expect(within(fit, 'diverging fit')).rejects.toThrow(
       /^fit: the loss became (NaN|Infinity) at epoch 1, batch \d; training stopped$/,

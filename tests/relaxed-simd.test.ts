@@ -117,8 +117,8 @@ async function train(kernel, workers) {
   model.add(gw.layers.gru({ units: 48, inputShape: [20, 6] }));
   model.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
   model.compile({ optimizer: gw.optimizers.adam({ learningRate: 0.01 }), loss: 'binaryCrossentropy', workers });
-  const x = new gw.Tensor([64, 20, 6], kernel.upload(random(5, 64 * 20 * 6)), kernel);
-  const y = new gw.Tensor([64, 1], kernel.upload(Float32Array.from(random(6, 64), (v) => (v > 0 ? 1 : 0))), kernel);
+  const x = gw.tensor(random(5, 64 * 20 * 6), [64, 20, 6], { kernel });
+  const y = gw.tensor(Float32Array.from(random(6, 64), (v) => (v > 0 ? 1 : 0)), [64, 1], { kernel });
   const losses = [];
   for (let step = 0; step < 10; step++) losses.push(await model.trainOnBatch(x, y));
   const weights = model.getWeights().map((t) => t.dataSync());

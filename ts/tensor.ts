@@ -81,10 +81,15 @@ export function sizeOf(shape: Shape): number {
 
 /**
  * A tensor from a Float32Array (or any array of numbers) and a shape, or from
- * nested arrays whose shape is inferred.
+ * nested arrays whose shape is inferred; in the memory of `options.kernel`
+ * (a kernel from `Kernel.load`), by default the one `gw.ready()` loaded.
  */
-export function tensor(values: ArrayLike<number> | NestedArray, shape?: Shape): Tensor {
-  const k = kernel();
+export function tensor(
+  values: ArrayLike<number> | NestedArray,
+  shape?: Shape,
+  options: { kernel?: Kernel } = {},
+): Tensor {
+  const k = options.kernel ?? kernel();
   const { flat, inferred } = flatten(values);
   const finalShape = shape ?? inferred;
   for (const d of finalShape) {
