@@ -74,9 +74,10 @@ describe.each(['shared', 'copied'] as const)('inference pool, memory %s', (memor
 
   it('fails only the call of a worker that dies, replaces it, and serves later calls', async () => {
     const m = model(128);
-    const pool = await within(gw.createInferencePool(m, { size: 2, memory }), 'create');
     const x = batch(256, 2);
     const expected = (await m.predict(x, { batchSize: 256 })).dataSync();
+    const before = gw.kernel().live();
+    const pool = await within(gw.createInferencePool(m, { size: 2, memory }), 'create');
     const first = pool.predict(x);
     const second = pool.predict(x);
     // Worker 0 took the first call (idle workers take calls in order) and dies running it.
@@ -89,7 +90,11 @@ describe.each(['shared', 'copied'] as const)('inference pool, memory %s', (memor
     // Both workers serve again once the dead one is replaced.
     const later = await within(Promise.all([1, 2, 3, 4].map(() => pool.predict(x))), 'later calls');
     for (const p of later) expect(p.dataSync()).toEqual(expected);
+    for (const p of [...later, (b as PromiseFulfilledResult<gw.Tensor>).value]) p.dispose();
     await pool.dispose();
+    // Nothing left, not even the buffers of the call the dead worker was running.
+    expect(gw.kernel().live()).toEqual(before);
+    x.dispose();
     m.dispose();
   });
   it('frees a dead worker’s replica and a worker still starting in its place before dispose resolves', async () => {

@@ -64,6 +64,19 @@ export class Kernel {
     this.loaded.exports.__wbindgen_thread_destroy?.();
   }
 
+  /** This thread's number among the threads of the kernel's memory. */
+  get threadId(): number {
+    return this.glue.threadId();
+  }
+
+  /**
+   * Frees every tensor thread `thread` allocated: what a worker that is gone
+   * held in the shared memory. Returns how many.
+   */
+  freeThreadTensors(thread: number): number {
+    return this.glue.freeThreadTensors(thread);
+  }
+
   /** The kernel's memory (a SharedArrayBuffer in the `threads` build). */
   get memory(): WebAssembly.Memory {
     return this.glue.kernelMemory() as WebAssembly.Memory;

@@ -51,6 +51,8 @@ export class InferencePool {
   private disposed = false;
   /** Workers being started in place of dead ones; `dispose` waits for them. */
   private readonly replacements = new Set<Promise<void>>();
+  /** Dead workers being stopped; once stopped, what they held is freed. */
+  private readonly stopping = new Set<Promise<void>>();
 
   private constructor(
     /** The pool's own copy of the model, whose weights the workers read (or copy). */
@@ -184,7 +186,8 @@ export class InferencePool {
   private replace(index: number, dead: Server): void {
     if (this.servers[index] !== dead) return;
     this.servers[index] = undefined;
-    void dead.workers.dispose();
+    const stopping = dead.workers.dispose().finally(() => this.stopping.delete(stopping));
+    this.stopping.add(stopping);
     if (this.disposed) return;
     const replacement: Promise<void> = startServer(this.model, this.memory).then(
       async (fresh) => {
@@ -230,7 +233,11 @@ export class InferencePool {
     this.failQueued(new Error('predict: the inference pool was disposed'));
     // A worker still starting in place of a dead one holds allocations in
     // the shared memory until it is stopped: wait for it too.
-    await Promise.all([...this.servers.map((s) => s?.workers.dispose()), ...this.replacements]);
+    await Promise.all([
+      ...this.servers.map((s) => s?.workers.dispose()),
+      ...this.replacements,
+      ...this.stopping,
+    ]);
     this.model.dispose();
   }
 }

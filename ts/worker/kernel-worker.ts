@@ -118,6 +118,7 @@ const api: KernelWorkerApi = {
     if (attached) throw new Error('kernel worker: already attached');
     attached = await Kernel.attach(module, memory, relaxed);
     sharesMemory = true;
+    return attached.threadId;
   },
 
   async loadKernel(relaxed) {

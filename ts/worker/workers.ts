@@ -5,7 +5,6 @@
  */
 import { type Endpoint, type Remote, releaseProxy, wrap } from 'comlink';
 import type { Kernel } from '../kernel/kernel.js';
-import type { Ptr } from '../kernel/types.js';
 import { KERNEL_TRAP, type KernelWorkerApi, type ReplicaHandle, type ReplicaSpec } from './protocol.js';
 import { type SpawnedWorker, spawnKernelWorker } from './spawn.js';
 
@@ -23,11 +22,12 @@ interface Slot {
   /** Why the worker died, once it has. */
   died?: Error;
   /**
-   * Allocations in the shared memory that the worker's replicas own: its
-   * `close` frees them; a worker that cannot be asked to close leaves them
-   * to be freed here.
+   * The worker's thread number in the shared memory, under which the kernel
+   * records what it allocates: its `close` frees its replicas; what a worker
+   * that cannot be asked to close (or died mid-call) still held is freed by
+   * this number once it has stopped.
    */
-  held: Ptr[];
+  thread?: number;
 }
 
 const MAX_WORKERS = 64;
@@ -66,18 +66,22 @@ export class KernelWorkers {
       for (let i = 0; i < count; i++) {
         const spawned = await spawnKernelWorker(`kernel worker ${i}`);
         const remote = wrap<KernelWorkerApi>(counted(spawned.endpoint, workers.traffic));
-        const slot: Slot = { spawned, remote, pending: 0, held: [] };
+        const slot: Slot = { spawned, remote, pending: 0 };
         spawned.failed.catch((error: Error) => {
           slot.died = error;
         });
         workers.slots.push(slot);
       }
       await Promise.all(
-        workers.slots.map((_, i) =>
-          memory === 'shared'
-            ? workers.call(i, 'attach', (api) => api.attach(kernel.module, kernel.memory, kernel.relaxed))
-            : workers.call(i, 'loadKernel', (api) => api.loadKernel(kernel.relaxed)),
-        ),
+        workers.slots.map(async (slot, i) => {
+          if (memory === 'copied') {
+            await workers.call(i, 'loadKernel', (api) => api.loadKernel(kernel.relaxed));
+            return;
+          }
+          slot.thread = await workers.call(i, 'attach', (api) =>
+            api.attach(kernel.module, kernel.memory, kernel.relaxed),
+          );
+        }),
       );
     } catch (error) {
       await workers.dispose();
@@ -132,10 +136,8 @@ export class KernelWorkers {
   }
 
   /** A replica of a model in worker `index`, over the shared memory (see `ReplicaSpec`). */
-  async createReplica(index: number, spec: ReplicaSpec): Promise<ReplicaHandle> {
-    const handle = await this.call(index, 'createReplica', (api) => api.createReplica(spec));
-    this.slots[index]?.held.push(...handle.grads);
-    return handle;
+  createReplica(index: number, spec: ReplicaSpec): Promise<ReplicaHandle> {
+    return this.call(index, 'createReplica', (api) => api.createReplica(spec));
   }
 
   /** @internal Kills worker `index` as a crash would (tests). */
@@ -146,8 +148,9 @@ export class KernelWorkers {
   /** Frees what the workers hold in the shared memory, then stops them. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
-    // Once one worker died, none is asked anything (see `call`): what their
-    // replicas hold is freed here instead, once they have stopped.
+    // Once one worker died, none is asked anything (see `call`). Whatever a
+    // worker still holds once stopped (its replicas, when it could not be
+    // asked to close; the buffers of a call it died in) is freed here.
     const askToClose = !this.deadWith;
     const closing = this.slots.map(async (slot, i) => {
       if (askToClose) {
@@ -158,7 +161,7 @@ export class KernelWorkers {
       }
       slot.remote[releaseProxy]();
       await slot.spawned.terminate();
-      if (!askToClose) for (const ptr of slot.held.splice(0)) this.shared?.free(ptr);
+      if (slot.thread !== undefined) this.shared?.freeThreadTensors(slot.thread);
     });
     this.disposed = true;
     await Promise.all(closing);

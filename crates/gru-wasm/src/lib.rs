@@ -73,6 +73,22 @@ pub fn length_f32(offset: u32) -> Option<u32> {
     registry::length(offset)
 }
 
+/// This thread's number among the threads of the kernel's memory.
+#[wasm_bindgen(js_name = threadId)]
+pub fn thread_id() -> u32 {
+    registry::thread_id()
+}
+
+/// Frees every live tensor that thread `thread` allocated (a worker that is
+/// gone); returns how many. Refuses this thread's own.
+#[wasm_bindgen(js_name = freeThreadTensors)]
+pub fn free_thread_tensors(thread: u32) -> Result<u32, JsError> {
+    if thread == registry::thread_id() {
+        return Err(JsError::new("freeThreadTensors: a thread cannot free its own tensors this way"));
+    }
+    Ok(registry::release_thread(thread))
+}
+
 /// Bytes held by live tensors.
 #[wasm_bindgen(js_name = liveBytes)]
 pub fn live_bytes() -> f64 {

@@ -1,21 +1,43 @@
 //! The table of live tensor allocations. Every pointer that JavaScript hands
 //! the kernel is looked up here first, so a stale, freed, foreign or short
-//! buffer is refused with an error instead of being read or written.
+//! buffer is refused with an error instead of being read or written. Each
+//! allocation records the thread that made it, so that what a worker held
+//! can be freed once the worker is gone.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Alignment of every allocation: one `v128`.
 const ALIGN: usize = 16;
 
-/// Start offset → length in floats, shared by every thread of the memory.
-static LIVE: SpinLock<BTreeMap<u32, u32>> = SpinLock::new(BTreeMap::new());
+#[derive(Clone, Copy)]
+struct Entry {
+    /// Length in floats.
+    len: u32,
+    /// The [`thread_id`] of the thread that allocated it.
+    thread: u32,
+}
 
-fn table() -> SpinGuard<'static, BTreeMap<u32, u32>> {
+/// Start offset → entry, shared by every thread of the memory.
+static LIVE: SpinLock<BTreeMap<u32, Entry>> = SpinLock::new(BTreeMap::new());
+
+fn table() -> SpinGuard<'static, BTreeMap<u32, Entry>> {
     LIVE.lock()
+}
+
+static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
+
+thread_local! {
+    static THREAD: u32 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+}
+
+/// This thread's number among the threads of the memory (1, 2, …, in the
+/// order they first ask).
+pub fn thread_id() -> u32 {
+    THREAD.with(|id| *id)
 }
 
 /// A lock that spins instead of waiting. A browser's main thread may not
@@ -82,28 +104,51 @@ pub fn allocate(len: u32) -> Option<u32> {
         return None;
     }
     let offset = ptr as usize as u32;
-    table().insert(offset, len);
+    let thread = thread_id();
+    table().insert(offset, Entry { len, thread });
     Some(offset)
 }
 
 /// Frees an allocation; `false` if `offset` is not a live allocation.
 pub fn release(offset: u32) -> bool {
-    let Some(len) = table().remove(&offset) else {
+    let Some(entry) = table().remove(&offset) else {
         return false;
     };
-    let layout = layout(len).expect("layout was valid at allocation");
-    // SAFETY: `offset` came from `allocate` with this layout and was live.
-    unsafe { dealloc(offset as usize as *mut u8, layout) };
+    // SAFETY: `offset` came from `allocate` with this entry's length and was live.
+    unsafe { deallocate(offset, entry) };
     true
+}
+
+/// Frees every live allocation that thread `thread` made (a worker that is
+/// gone: what it held would otherwise never be freed); returns how many.
+pub fn release_thread(thread: u32) -> u32 {
+    let freed: Vec<(u32, Entry)> = {
+        let mut table = table();
+        let offsets: Vec<u32> = table.iter().filter(|(_, e)| e.thread == thread).map(|(&o, _)| o).collect();
+        offsets.into_iter().filter_map(|o| table.remove(&o).map(|e| (o, e))).collect()
+    };
+    for &(offset, entry) in &freed {
+        // SAFETY: each came from `allocate` with its entry's length and was live.
+        unsafe { deallocate(offset, entry) };
+    }
+    freed.len() as u32
+}
+
+/// # Safety
+/// `offset` must have come from [`allocate`] with `entry.len` and be removed
+/// from the table.
+unsafe fn deallocate(offset: u32, entry: Entry) {
+    let layout = layout(entry.len).expect("layout was valid at allocation");
+    unsafe { dealloc(offset as usize as *mut u8, layout) };
 }
 
 /// The float count of the live allocation that starts at `offset`.
 pub fn length(offset: u32) -> Option<u32> {
-    table().get(&offset).copied()
+    table().get(&offset).map(|e| e.len)
 }
 
 /// Bytes held by live allocations, and how many there are.
 pub fn live() -> (u64, u32) {
     let table = table();
-    (table.values().map(|&len| 4 * u64::from(len)).sum(), table.len() as u32)
+    (table.values().map(|e| 4 * u64::from(e.len)).sum(), table.len() as u32)
 }
