@@ -11,29 +11,37 @@ let loaded: Kernel | undefined;
 /**
  * Loads the kernel (`auto`: threads where shared memory is allowed, the
  * relaxed-SIMD build where the runtime has relaxed SIMD; see `KernelOptions`).
+ * Once one is loaded (or loading), asking for another flavour or build
+ * rejects; a load that failed can be asked for again, differently.
  */
-export function ready(
+export async function ready(
   flavour: KernelFlavour | 'auto' = 'auto',
   options: KernelOptions = {},
 ): Promise<Kernel> {
-  if (loaded && flavour !== 'auto' && loaded.flavour !== flavour) {
-    return Promise.reject(
-      new Error(`the ${loaded.flavour} kernel is already loaded; cannot switch to ${flavour}`),
+  if (!loading) {
+    const load = Kernel.load(flavour, options);
+    loading = load;
+    load.then(
+      (kernel) => {
+        loaded = kernel;
+      },
+      () => {
+        if (loading === load) loading = undefined;
+      },
     );
   }
+  const kernel = await loading;
   const relaxed = options.relaxed ?? 'auto';
-  if (loaded && relaxed !== 'auto' && loaded.relaxed !== relaxed) {
-    return Promise.reject(
-      new Error(
-        `the ${loaded.relaxed ? 'relaxed-SIMD' : 'plain SIMD'} kernel is already loaded; cannot switch to ${relaxed ? 'relaxed-SIMD' : 'plain SIMD'}`,
-      ),
-    );
-  }
-  loading ??= Kernel.load(flavour, options).then((kernel) => {
-    loaded = kernel;
-    return kernel;
-  });
-  return loading;
+  const build = (isRelaxed: boolean) => (isRelaxed ? 'relaxed-SIMD' : 'plain SIMD');
+  const conflict =
+    flavour !== 'auto' && kernel.flavour !== flavour
+      ? [kernel.flavour, flavour]
+      : relaxed !== 'auto' && kernel.relaxed !== relaxed
+        ? [build(kernel.relaxed), build(relaxed)]
+        : undefined;
+  if (conflict)
+    throw new Error(`the ${conflict[0]} kernel is already loaded; cannot switch to ${conflict[1]}`);
+  return kernel;
 }
 
 /** The loaded kernel; throws when `ready()` has not finished. */

@@ -83,6 +83,9 @@ export async function loadGlue(
       'gru-wasm needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+); this runtime lacks it',
     );
   }
+  if (flavour !== 'auto' && flavour !== 'simd' && flavour !== 'threads') {
+    throw new Error(`unknown kernel flavour '${String(flavour)}': 'auto', 'simd' or 'threads'`);
+  }
   const chosen = flavour === 'auto' ? await defaultFlavour() : flavour;
   if (chosen === 'threads' && !(await threadsAvailable())) {
     throw new Error(
