@@ -363,6 +363,26 @@ describe('predict on workers', () => {
     }
   });
 
+  it('takes concurrent calls a batch at a time: each gives what it gives alone', async () => {
+    const model = build(2);
+    const inputs = [dataset(40, 21).x, dataset(33, 22).x, dataset(9, 23).x];
+    const { x, y } = dataset(48, 24);
+    const alone: Float32Array[] = [];
+    for (const input of inputs) alone.push((await model.predict(input, { batchSize: 8 })).dataSync());
+    const evaluated = await model.evaluate(x, y, { batchSize: 16 });
+    const [together, evaluatedTogether] = await within(
+      Promise.all([
+        Promise.all(inputs.map((input) => model.predict(input, { batchSize: 8 }))),
+        model.evaluate(x, y, { batchSize: 16 }),
+      ]),
+      'concurrent calls',
+    );
+    together.forEach((p, i) => {
+      expect(p.dataSync()).toEqual(alone[i]);
+    });
+    expect(evaluatedTogether).toEqual(evaluated);
+  });
+
   it('rejects when a worker dies during a split predict, stops the other part, and recovers', async () => {
     const steps = 40_000;
     const model = gw.sequential();

@@ -21,6 +21,9 @@ import { gatherRows } from './data.js';
 import type { Sequential } from './sequential.js';
 
 export class DataParallel {
+  /** The batch running on the workers: one at a time, as they share the model's buffers. */
+  private running: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly model: Sequential,
     readonly workers: KernelWorkers,
@@ -52,7 +55,19 @@ export class DataParallel {
    * into the model's and one optimizer update. Weights change only when
    * every share succeeded.
    */
-  async runBatch(
+  runBatch(
+    x: Tensor,
+    y: Tensor,
+    order: Uint32Array,
+    start: number,
+    batch: number,
+    train: boolean,
+    sampleWeight?: Tensor,
+  ): Promise<BatchSums> {
+    return this.oneAtATime(() => this.runShares(x, y, order, start, batch, train, sampleWeight));
+  }
+
+  private async runShares(
     x: Tensor,
     y: Tensor,
     order: Uint32Array,
@@ -115,7 +130,7 @@ export class DataParallel {
    * output sample `at` on: split by rows across the workers, or, for a batch
    * of a few sequences, with each GRU layer's units split across them.
    */
-  async predictBatch(
+  predictBatch(
     x: Tensor,
     order: Uint32Array,
     start: number,
@@ -123,10 +138,32 @@ export class DataParallel {
     out: Ptr,
     at: number,
   ): Promise<void> {
-    if (this.splitsByUnits(batch)) {
-      await this.predictByUnits(x, order.subarray(start, start + batch), out, at);
-      return;
-    }
+    return this.oneAtATime(() =>
+      this.splitsByUnits(batch)
+        ? this.predictByUnits(x, order.subarray(start, start + batch), out, at)
+        : this.predictByRows(x, order, start, batch, out, at),
+    );
+  }
+
+  /**
+   * Runs `batch` after the batches already running or waiting: concurrent
+   * calls (two `predict`s, a `predict` during `fit`) take turns a batch at
+   * a time instead of overwriting each other's buffers.
+   */
+  private oneAtATime<T>(batch: () => Promise<T>): Promise<T> {
+    const result = this.running.then(batch);
+    this.running = result.catch(() => {});
+    return result;
+  }
+
+  private async predictByRows(
+    x: Tensor,
+    order: Uint32Array,
+    start: number,
+    batch: number,
+    out: Ptr,
+    at: number,
+  ): Promise<void> {
     const model = this.model;
     const k = model.kernel;
     const perSample = sizeOf(model.outputShape);
