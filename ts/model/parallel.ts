@@ -64,18 +64,19 @@ export class DataParallel {
     train: boolean,
     sampleWeight?: Tensor,
   ): Promise<BatchSums> {
-    return this.oneAtATime(() => this.runShares(x, y, order, start, batch, train, sampleWeight));
+    return this.oneAtATime(() => this.runShares({ x, y, order, start, batch, train, sampleWeight }));
   }
 
-  private async runShares(
-    x: Tensor,
-    y: Tensor,
-    order: Uint32Array,
-    start: number,
-    batch: number,
-    train: boolean,
-    sampleWeight?: Tensor,
-  ): Promise<BatchSums> {
+  private async runShares(b: {
+    x: Tensor;
+    y: Tensor;
+    order: Uint32Array;
+    start: number;
+    batch: number;
+    train: boolean;
+    sampleWeight?: Tensor | undefined;
+  }): Promise<BatchSums> {
+    const { x, y, order, start, batch, train, sampleWeight } = b;
     const model = this.model;
     const shares = splitRows(batch, this.workers.size);
     const positions = train ? forkRandomPositions(model, shares.length) : [];

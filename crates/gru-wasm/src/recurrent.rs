@@ -4,7 +4,7 @@
 use crate::args::Args;
 use crate::{js, with_workspace};
 use gru_core::ops::activation::Activation;
-use gru_core::ops::gru::{self, GruGrads, GruOptions, GruParams, GruShape, Part};
+use gru_core::ops::gru::{self, GruGrads, GruOptions, GruParams, GruShape, Part, PartCall};
 use wasm_bindgen::prelude::*;
 
 #[allow(clippy::too_many_arguments)]
@@ -28,6 +28,27 @@ fn gru_config(
         recurrent_activation: Activation::from_name(recurrent_activation).map_err(js)?,
     };
     Ok((shape, options))
+}
+
+type Tensor = &'static [f32];
+
+/// What every GRU forward reads: `x`, the weights, the initial state and the mask.
+fn read_forward_inputs(
+    args: &mut Args,
+    x: u32,
+    kernel: u32,
+    recurrent_kernel: u32,
+    bias: Option<u32>,
+    initial_state: Option<u32>,
+    mask: Option<u32>,
+) -> Result<(Tensor, GruParams<'static>, Option<Tensor>, Option<Tensor>), JsError> {
+    let x = args.read("x", x)?;
+    let params = GruParams {
+        kernel: args.read("kernel", kernel)?,
+        recurrent_kernel: args.read("recurrentKernel", recurrent_kernel)?,
+        bias: args.read_opt("bias", bias)?,
+    };
+    Ok((x, params, args.read_opt("initialState", initial_state)?, args.read_opt("mask", mask)?))
 }
 
 /// Floats of the cache [`gru_forward`] fills when training.
@@ -78,14 +99,8 @@ pub fn gru_forward(
         recurrent_activation,
     )?;
     let mut args = Args::new("gru_forward");
-    let x = args.read("x", x)?;
-    let params = GruParams {
-        kernel: args.read("kernel", kernel)?,
-        recurrent_kernel: args.read("recurrentKernel", recurrent_kernel)?,
-        bias: args.read_opt("bias", bias)?,
-    };
-    let initial_state = args.read_opt("initialState", initial_state)?;
-    let mask = args.read_opt("mask", mask)?;
+    let (x, params, initial_state, mask) =
+        read_forward_inputs(&mut args, x, kernel, recurrent_kernel, bias, initial_state, mask)?;
     let recurrent_mask = args.read_opt("recurrentMask", recurrent_mask)?;
     let output = args.write("output", output)?;
     let cache = args.write_opt("cache", cache)?;
@@ -150,21 +165,13 @@ pub fn gru_forward_part(
         recurrent_activation,
     )?;
     let mut args = Args::new(OP);
-    let x = args.read("x", x)?;
-    let params = GruParams {
-        kernel: args.read("kernel", kernel)?,
-        recurrent_kernel: args.read("recurrentKernel", recurrent_kernel)?,
-        bias: args.read_opt("bias", bias)?,
-    };
-    let initial_state = args.read_opt("initialState", initial_state)?;
-    let mask = args.read_opt("mask", mask)?;
+    let (x, params, initial_state, mask) =
+        read_forward_inputs(&mut args, x, kernel, recurrent_kernel, bias, initial_state, mask)?;
     let exchange = args.shared("exchange", exchange)?;
     let output = args.shared("output", output)?;
     let part = Part { index: part as usize, count: parts as usize };
-    with_workspace(|ws| {
-        gru::gru_forward_part(shape, &options, &params, x, initial_state, mask, part, exchange, output, ws)
-    })
-    .map_err(js)
+    let call = PartCall { x, initial_state, mask, part, exchange, output };
+    with_workspace(|ws| gru::gru_forward_part(shape, &options, &params, call, ws)).map_err(js)
 }
 
 /// GRU backward through time; gradients are written, not accumulated.

@@ -34,7 +34,7 @@ use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 use crate::ops::activation::Activation;
 
 mod split;
-pub use split::{gru_exchange_len, gru_forward_part, Part, Shared};
+pub use split::{gru_exchange_len, gru_forward_part, Part, PartCall, Shared};
 
 /// Sizes of one GRU call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -195,30 +195,33 @@ impl Part {
     }
 }
 
-/// Part `part` of an inference forward (see [`super::gru_forward`] for the
-/// other parameters), run by one thread while the other parts run at the
-/// same time on others, over the same `exchange` and `output`.
-///
-/// # Parameters
-/// - `exchange`: [`gru_exchange_len`] floats; its first three must be zero
-///   when the first part starts (they count the meetings)
-/// - `output`: `[B, T, H]` with `return_sequences`, else `[B, H]`; each part
-///   writes its units
-///
+/// What one part of a split forward reads and writes (see
+/// [`super::gru_forward`] for `x`, `initial_state` and `mask`).
+#[derive(Clone, Copy)]
+pub struct PartCall<'a> {
+    pub x: &'a [f32],
+    pub initial_state: Option<&'a [f32]>,
+    pub mask: Option<&'a [f32]>,
+    pub part: Part,
+    /// [`gru_exchange_len`] floats; the first three must be zero when the
+    /// first part starts (they count the meetings).
+    pub exchange: Shared,
+    /// `[B, T, H]` with `return_sequences`, else `[B, H]`; each part writes
+    /// its units.
+    pub output: Shared,
+}
+
+/// One part of an inference forward, run by one thread while the other
+/// parts run at the same time on others, over the same exchange and output.
 /// On an error the part raises the abandon flag, so the other parts stop too.
-#[allow(clippy::too_many_arguments)]
 pub fn gru_forward_part(
     shape: GruShape,
     options: &GruOptions,
     params: &GruParams,
-    x: &[f32],
-    initial_state: Option<&[f32]>,
-    mask: Option<&[f32]>,
-    part: Part,
-    exchange: Shared,
-    output: Shared,
+    call: PartCall,
     ws: &mut GemmWorkspace,
 ) -> KernelResult<()> {
+    let exchange = call.exchange;
     let exchange_len = gru_exchange_len(shape).ok_or_else(|| KernelError::new(OP, "the exchange size overflows"))?;
     if exchange.len() != exchange_len {
         return Err(KernelError::new(OP, format!("`exchange` has {} floats, expected {exchange_len}", exchange.len())));
@@ -227,29 +230,24 @@ pub fn gru_forward_part(
         arrivals: exchange.word(0),
         abandoned: exchange.word(1),
         blocked: exchange.word(2),
-        parts: u32::try_from(part.count).unwrap_or(u32::MAX),
+        parts: u32::try_from(call.part.count).unwrap_or(u32::MAX),
     };
-    let result = run_part(shape, options, params, x, initial_state, mask, part, exchange, output, &rendezvous, ws);
+    let result = run_part(shape, options, params, call, &rendezvous, ws);
     if result.is_err() {
         rendezvous.abandon();
     }
     result
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_part(
     shape: GruShape,
     options: &GruOptions,
     params: &GruParams,
-    x: &[f32],
-    initial_state: Option<&[f32]>,
-    mask: Option<&[f32]>,
-    part: Part,
-    exchange: Shared,
-    output: Shared,
+    call: PartCall,
     rendezvous: &Rendezvous,
     ws: &mut GemmWorkspace,
 ) -> KernelResult<()> {
+    let PartCall { x, initial_state, mask, part, exchange, output } = call;
     shape.validate(OP, options, params)?;
     let GruShape { batch, steps, input, units } = shape;
     if part.count == 0 || part.count > units || part.index >= part.count {
@@ -505,12 +503,7 @@ mod tests {
                                 self.shape,
                                 &self.options,
                                 &params,
-                                &self.x,
-                                h0,
-                                mask,
-                                part,
-                                exchange,
-                                output,
+                                PartCall { x: &self.x, initial_state: h0, mask, part, exchange, output },
                                 &mut ws,
                             )
                         })
@@ -580,12 +573,7 @@ mod tests {
                 case.shape,
                 &case.options,
                 &case.params(),
-                &case.x,
-                None,
-                None,
-                part,
-                shared_exchange,
-                output,
+                PartCall { x: &case.x, initial_state: None, mask: None, part, exchange: shared_exchange, output },
                 &mut ws,
             )
             .unwrap_err();
@@ -599,12 +587,14 @@ mod tests {
             case.shape,
             &case.options,
             &case.params(),
-            &case.x,
-            None,
-            None,
-            Part { index: 0, count: 1 },
-            short,
-            output,
+            PartCall {
+                x: &case.x,
+                initial_state: None,
+                mask: None,
+                part: Part { index: 0, count: 1 },
+                exchange: short,
+                output,
+            },
             &mut ws,
         )
         .unwrap_err();
