@@ -9,8 +9,8 @@
 //! the parts meet after each step, and with `reset_after = false` also after
 //! writing `r⊙h`, which every part's candidate reads whole.
 //!
-//! Each value is summed in the order [`gru_forward`] sums it, so the output
-//! equals that of one thread bit for bit, whatever the number of parts.
+//! Each value is summed in the order [`super::gru_forward`] sums it, so the
+//! output equals that of one thread bit for bit, whatever the number of parts.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -322,9 +322,9 @@ fn run_part(
         // writes only its units of the next; the meeting that ends step s−1
         // separates them from the writes (and reads) of the step before.
         let h_shared = unsafe { exchange.read(state_at(s), state_len) };
-        // Half of it was just written by other cores: copied in one pass, its
-        // cache misses overlap, where the product's broadcasts would meet
-        // them one at a time.
+        // The other parts just wrote most of it from other cores: copied in
+        // one pass, its cache misses overlap, where the product's broadcasts
+        // would meet them one at a time.
         state.copy_from_slice(h_shared);
         let h_prev = &state[..];
         let first_columns = if options.reset_after { w3 } else { 2 * width };
