@@ -326,9 +326,10 @@ export class Kernel {
    * {@link gruForward} without cache or recurrent mask), each part on a
    * worker of its own at the same time, over one `exchange` buffer of
    * {@link gruExchangeLength} floats whose first three are zero when the
-   * parts start ({@link resetGruExchange}). Each part computes a slice of the units and writes it into
-   * `output`. A part that fails stops the others; so does raising the
-   * exchange's abandon flag ({@link abandonGruParts}).
+   * parts start ({@link resetGruExchange}). Each part computes a slice of
+   * the units and writes it into `output`. A part that fails stops the
+   * others; so does raising the exchange's abandon flag
+   * ({@link abandonGruParts}).
    */
   gruForwardPart(
     dims: GruDims,

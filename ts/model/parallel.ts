@@ -128,8 +128,8 @@ export class DataParallel {
 
   /**
    * Predicts rows `order[start .. start + batch]` of `x` into `out` from
-   * output sample `at` on: split by rows across the workers, or, for a batch
-   * of a few sequences, with each GRU layer's units split across them.
+   * output sample `at` on: split by rows across the workers, or, for fewer
+   * rows than workers, with each GRU layer's units split across them.
    */
   predictBatch(
     x: Tensor,
@@ -194,8 +194,9 @@ export class DataParallel {
    * rows than workers, a split by rows would leave some idle (one
    * sequence's steps are matrix–vector products bound by reading U; split
    * by units, each worker reads its share of U). Measured with 2 workers,
-   * GRU(256), T = 100: one sequence 1.3–2× faster than on one worker, but
-   * two sequences 1.5× slower split by units than by rows. Only models
+   * GRU(256), T = 100: one sequence's kernel time 1.4–2× shorter than on
+   * one worker, but two sequences 1.5× slower split by units than by rows
+   * (one each). Only models
    * whose recurrent layers are all plain GRUs qualify: other layers run on
    * this thread, and a Bidirectional one would compute there.
    */
