@@ -383,6 +383,36 @@ describe('predict on workers', () => {
     expect(evaluatedTogether).toEqual(evaluated);
   });
 
+  it('cancels a running batch when the model is disposed, and frees the model once its workers stop', async () => {
+    const steps = 40_000;
+    const before = gw.kernel().live();
+    const model = gw.sequential();
+    model.add(gw.layers.gru({ units: 64, inputShape: [steps, I] }));
+    model.add(gw.layers.dense({ units: 1 }));
+    model.compile({ optimizer: 'adam', loss: 'meanSquaredError', workers: 2 });
+    const x = gw.tensor(randomUniform(14, 2 * steps * I), [2, steps, I]);
+    (await within(model.predict(x), 'predict')).dispose(); // starts the workers
+    const started = performance.now();
+    (await within(model.predict(x), 'predict')).dispose();
+    const callMs = performance.now() - started;
+    const predicting = model.predict(x);
+    await new Promise((resolve) => setTimeout(resolve, callMs / 4));
+    const disposedAt = performance.now();
+    model.dispose();
+    await expect(within(predicting, 'a predict whose model was disposed')).rejects.toThrow(
+      /gru_forward: cancelled: the worker running it was asked to stop/,
+    );
+    // The workers left the call at a step boundary, well before it would have ended.
+    expect(performance.now() - disposedAt).toBeLessThan(callMs / 2);
+    x.dispose();
+    // The model's tensors and the workers' are freed once the workers have stopped.
+    const deadline = performance.now() + 5_000;
+    while (JSON.stringify(gw.kernel().live()) !== JSON.stringify(before) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(gw.kernel().live()).toEqual(before);
+  });
+
   it('rejects when a worker dies during a split predict, stops the other part, and recovers', async () => {
     const steps = 40_000;
     const model = gw.sequential();

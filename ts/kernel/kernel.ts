@@ -64,6 +64,21 @@ export class Kernel {
     this.loaded.exports.__wbindgen_thread_destroy?.();
   }
 
+  /**
+   * Makes this thread's long kernel calls (a GRU's steps) stop with an error
+   * once another thread raises `word` (a one-float tensor) with
+   * {@link cancelCalls}; `undefined` stops watching. `word` must stay
+   * allocated while this thread runs.
+   */
+  watchCancel(word: Ptr | undefined): void {
+    this.glue.watchCancel(word);
+  }
+
+  /** Raises `word`: the thread watching it leaves its running call at the next step. */
+  cancelCalls(word: Ptr): void {
+    Atomics.store(new Int32Array(this.memory.buffer, word, 1), 0, 1);
+  }
+
   /** This thread's number among the threads of the kernel's memory. */
   get threadId(): number {
     return this.glue.threadId();

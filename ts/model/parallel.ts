@@ -44,6 +44,11 @@ export class DataParallel {
     }
   }
 
+  /** Whether a batch is running or waiting on the workers (they read the model's tensors). */
+  get busy(): boolean {
+    return this.workers.busy;
+  }
+
   /** Set once a worker died; the model then starts new workers. */
   get failure(): Error | undefined {
     return this.workers.failure;

@@ -91,7 +91,7 @@ export class Sequential implements TrainingModel {
     }
     layer.build(this.k, inputShape, source);
     this.layers.push(layer);
-    this.stopWorkers();
+    void this.stopWorkers();
   }
 
   /** Shape of one input sample. */
@@ -119,7 +119,7 @@ export class Sequential implements TrainingModel {
     }
     this.compileObjective(args);
     this.compiled = { ...this.compiledOrThrow, optimizer };
-    this.stopWorkers();
+    void this.stopWorkers();
     // Without shared memory a batch cannot be split between workers: one
     // worker with a kernel of its own hosts the whole of `fit` instead.
     const shared = this.k.flavour === 'threads';
@@ -145,13 +145,15 @@ export class Sequential implements TrainingModel {
 
   /** @internal Stops the training host (in the background); the next `fit` starts a new one. */
   stopTrainingHost(): void {
-    this.host.stop();
+    void this.host.stop();
   }
 
-  /** Stops the workers and the training host (in the background); the next batch starts new ones. */
-  private stopWorkers(): void {
-    this.parallel.stop();
-    this.host.stop();
+  /**
+   * Stops the workers and the training host (in the background; resolves
+   * once they are stopped); the next batch starts new ones.
+   */
+  private stopWorkers(): Promise<void> {
+    return Promise.all([this.parallel.stop(), this.host.stop()]).then(() => {});
   }
 
   /**
@@ -177,7 +179,7 @@ export class Sequential implements TrainingModel {
     try {
       return await parallel.runBatch(x, y, order, start, batch, train, sampleWeight);
     } catch (error) {
-      if (parallel.failure) this.stopWorkers();
+      if (parallel.failure) void this.stopWorkers();
       throw error;
     }
   }
@@ -407,7 +409,7 @@ export class Sequential implements TrainingModel {
       }
     } catch (error) {
       this.k.free(out);
-      if (parallel?.failure) this.stopWorkers();
+      if (parallel?.failure) void this.stopWorkers();
       throw error;
     }
     return new Tensor([n, ...this.outputShape], out, this.k);
@@ -495,12 +497,22 @@ export class Sequential implements TrainingModel {
   }
 
   /** Frees every weight, gradient, optimizer state and scratch buffer, and stops the workers. */
+  /**
+   * Frees the model's tensors. A batch still running on its workers is
+   * cancelled at its next step, and what it reads is freed once the workers
+   * have stopped, not under them.
+   */
   dispose(): void {
-    this.stopWorkers();
-    for (const layer of this.layers) layer.dispose();
-    this.compiled?.optimizer?.dispose();
-    this.scratchBuffers?.dispose();
-    this.scratchBuffers = undefined;
+    const busy = this.parallel.peek()?.busy ?? false;
+    const stopped = this.stopWorkers();
+    const free = () => {
+      for (const layer of this.layers) layer.dispose();
+      this.compiled?.optimizer?.dispose();
+      this.scratchBuffers?.dispose();
+      this.scratchBuffers = undefined;
+    };
+    if (busy) void stopped.then(free);
+    else free();
   }
 }
 

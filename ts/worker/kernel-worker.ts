@@ -114,10 +114,11 @@ function checkCall(op: string, values: Record<string, unknown>): void {
 }
 
 const api: KernelWorkerApi = {
-  async attach(module, memory, relaxed) {
+  async attach(module, memory, relaxed, cancelWord) {
     if (attached) throw new Error('kernel worker: already attached');
     attached = await Kernel.attach(module, memory, relaxed);
     sharesMemory = true;
+    attached.watchCancel(cancelWord);
     return attached.threadId;
   },
 

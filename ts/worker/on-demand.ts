@@ -5,6 +5,7 @@
  */
 export class OnDemand<T extends { dispose(): Promise<void> }> {
   private started: Promise<T> | undefined;
+  private current: T | undefined;
 
   constructor(private readonly start: () => Promise<T>) {}
 
@@ -12,16 +13,28 @@ export class OnDemand<T extends { dispose(): Promise<void> }> {
     if (!this.started) {
       const starting = this.start();
       this.started = starting;
-      starting.catch(() => {
-        if (this.started === starting) this.started = undefined;
-      });
+      starting.then(
+        (value) => {
+          if (this.started === starting) this.current = value;
+        },
+        () => {
+          if (this.started === starting) this.started = undefined;
+        },
+      );
     }
     return this.started;
   }
 
-  stop(): void {
+  /** What was started, once it has started (and until `stop`). */
+  peek(): T | undefined {
+    return this.current;
+  }
+
+  /** Disposes what was started, in the background; resolves once it is disposed. */
+  stop(): Promise<void> {
     const started = this.started;
     this.started = undefined;
-    started?.then((s) => s.dispose()).catch(() => {});
+    this.current = undefined;
+    return started ? started.then((s) => s.dispose()).catch(() => {}) : Promise.resolve();
   }
 }

@@ -184,9 +184,15 @@ export interface KernelWorkerApi {
   /**
    * Instantiates the threaded kernel (the relaxed-SIMD build or not, as the
    * caller's) over the caller's memory; returns this worker's thread number
-   * there, under which the kernel records what the worker allocates.
+   * there, under which the kernel records what the worker allocates. The
+   * worker's long calls stop once the caller raises `cancelWord`.
    */
-  attach(module: WebAssembly.Module, memory: WebAssembly.Memory, relaxed: boolean): Promise<number>;
+  attach(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    relaxed: boolean,
+    cancelWord: Ptr,
+  ): Promise<number>;
   /** Loads a kernel of the worker's own (where memory cannot be shared), relaxed-SIMD or not as the caller's; returns its flavour. */
   loadKernel(relaxed: boolean): Promise<string>;
   /** A model in the worker's own kernel, from its saved form. */

@@ -5,6 +5,7 @@
  */
 import { type Endpoint, type Remote, releaseProxy, wrap } from 'comlink';
 import type { Kernel } from '../kernel/kernel.js';
+import type { Ptr } from '../kernel/types.js';
 import { KERNEL_TRAP, type KernelWorkerApi, type ReplicaHandle, type ReplicaSpec } from './protocol.js';
 import { type SpawnedWorker, spawnKernelWorker } from './spawn.js';
 
@@ -28,6 +29,11 @@ interface Slot {
    * this number once it has stopped.
    */
   thread?: number;
+  /**
+   * A one-float tensor the worker watches: raised, its running call stops
+   * at the next step (so `dispose` need not kill it mid-call).
+   */
+  cancel?: Ptr;
 }
 
 const MAX_WORKERS = 64;
@@ -78,8 +84,10 @@ export class KernelWorkers {
             await workers.call(i, 'loadKernel', (api) => api.loadKernel(kernel.relaxed));
             return;
           }
+          const cancel = kernel.alloc(1);
+          slot.cancel = cancel;
           slot.thread = await workers.call(i, 'attach', (api) =>
-            api.attach(kernel.module, kernel.memory, kernel.relaxed),
+            api.attach(kernel.module, kernel.memory, kernel.relaxed, cancel),
           );
         }),
       );
@@ -92,6 +100,11 @@ export class KernelWorkers {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /** Whether a call is running or waiting on any worker. */
+  get busy(): boolean {
+    return this.slots.some((slot) => slot.pending > 0);
   }
 
   /** Set when a worker died: every later call rejects with it. */
@@ -152,6 +165,8 @@ export class KernelWorkers {
     // worker still holds once stopped (its replicas, when it could not be
     // asked to close; the buffers of a call it died in) is freed here.
     const askToClose = !this.deadWith;
+    // Running calls stop at their next step, instead of being killed mid-call.
+    for (const slot of this.slots) if (slot.cancel !== undefined) this.shared?.cancelCalls(slot.cancel);
     const closing = this.slots.map(async (slot, i) => {
       if (askToClose) {
         await Promise.race([
@@ -162,6 +177,7 @@ export class KernelWorkers {
       slot.remote[releaseProxy]();
       await slot.spawned.terminate();
       if (slot.thread !== undefined) this.shared?.freeThreadTensors(slot.thread);
+      if (slot.cancel !== undefined) this.shared?.free(slot.cancel);
     });
     this.disposed = true;
     await Promise.all(closing);

@@ -8,6 +8,7 @@
 // built with RUSTC_BOOTSTRAP for `-Zbuild-std` already).
 #![cfg_attr(all(target_arch = "wasm32", target_feature = "atomics"), feature(stdarch_wasm_atomic_wait))]
 
+pub mod cancel;
 pub mod error;
 pub mod gemm;
 pub mod init;

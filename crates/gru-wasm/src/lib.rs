@@ -73,6 +73,26 @@ pub fn length_f32(offset: u32) -> Option<u32> {
     registry::length(offset)
 }
 
+/// Makes this thread's long calls (a GRU's steps) stop with an error once
+/// the first word of tensor `word` is set non-zero by any thread; `None`
+/// stops watching. The tensor must outlive this thread's calls.
+#[wasm_bindgen(js_name = watchCancel)]
+pub fn watch_cancel(word: Option<u32>) -> Result<(), JsError> {
+    let word = match word {
+        Some(offset) => {
+            if registry::length(offset).is_none() {
+                return Err(JsError::new(&format!("watchCancel: offset {offset} is not a live tensor")));
+            }
+            // SAFETY: a live allocation, 16-byte aligned, which the caller
+            // keeps allocated while this thread runs; only accessed atomically.
+            Some(unsafe { &*(offset as usize as *const std::sync::atomic::AtomicU32) })
+        }
+        None => None,
+    };
+    gru_core::cancel::watch(word);
+    Ok(())
+}
+
 /// This thread's number among the threads of the kernel's memory.
 #[wasm_bindgen(js_name = threadId)]
 pub fn thread_id() -> u32 {

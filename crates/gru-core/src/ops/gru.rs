@@ -29,6 +29,7 @@
 //! outputs come in processing order (Keras' behaviour): output step `s` is the
 //! state after reading input `T−1−s`.
 
+use crate::cancel;
 use crate::error::{expect_len, expect_positive, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 use crate::ops::activation::Activation;
@@ -232,6 +233,7 @@ pub fn gru_forward(
     let mut dropped_state = zeroed(OP, "the dropped state", if recurrent_mask.is_some() { state_len } else { 0 })?;
 
     for s in 0..steps {
+        cancel::check(OP)?;
         let t = shape.input_step(options, s);
         let local = s % chunk;
         if local == 0 {
@@ -591,6 +593,7 @@ fn backward_in_chunks(
     let (ract, act) = (options.recurrent_activation, options.activation);
 
     for s in (0..steps).rev() {
+        cancel::check(OP)?;
         let t = shape.input_step(options, s);
         if options.return_sequences {
             for b in 0..batch {

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::{blend, chunk_steps, gather_steps, project, GruOptions, GruParams, GruShape};
+use crate::cancel;
 use crate::error::{expect_len, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 
@@ -310,6 +311,7 @@ fn run_part(
     rendezvous.meet(meeting)?;
 
     for s in 0..steps {
+        cancel::check(OP)?;
         let t = shape.input_step(options, s);
         let local = s % chunk;
         if local == 0 {
