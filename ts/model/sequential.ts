@@ -496,11 +496,11 @@ export class Sequential implements TrainingModel {
     return saveModel(this, destination);
   }
 
-  /** Frees every weight, gradient, optimizer state and scratch buffer, and stops the workers. */
   /**
-   * Frees the model's tensors. A batch still running on its workers is
-   * cancelled at its next step, and what it reads is freed once the workers
-   * have stopped, not under them.
+   * Frees every weight, gradient, optimizer state and scratch buffer, and
+   * stops the workers. A batch still running on them is cancelled at its
+   * next step, and what it reads is freed once they have stopped, not under
+   * them.
    */
   dispose(): void {
     const busy = this.parallel.peek()?.busy ?? false;
