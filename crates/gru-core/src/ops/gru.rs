@@ -224,11 +224,8 @@ pub fn gru_forward(
 
     let recurrent = MatRef::row_major(params.recurrent_kernel, units, h3);
     let recurrent_bias = if options.reset_after { params.bias.map(|b| &b[h3..]) } else { None };
-    let (packed_first, packed_candidate) = if options.reset_after {
-        (PackedB::new(recurrent), None)
-    } else {
-        (PackedB::new(recurrent.columns(0, 2 * units)), Some(PackedB::new(recurrent.columns(2 * units, units))))
-    };
+    let (first, candidate) = recurrent_blocks(recurrent, units, options.reset_after);
+    let (packed_first, packed_candidate) = (PackedB::new(first), candidate.map(PackedB::new));
     let mut projection = zeroed(OP, "the recurrent projection", batch * h3)?;
     let mut dropped_state = zeroed(OP, "the dropped state", if recurrent_mask.is_some() { state_len } else { 0 })?;
 
@@ -288,6 +285,18 @@ pub fn gru_forward(
         output.copy_from_slice(&states[last * state_len..(last + 1) * state_len]);
     }
     Ok(())
+}
+
+/// The blocks of a recurrent kernel `[H, 3·units]` that the per-step products
+/// multiply by: all of it with `reset_after`, else its z|r columns and its
+/// h columns apart (the candidate's product reads `r⊙h`, known only after
+/// z and r).
+fn recurrent_blocks(recurrent: MatRef, units: usize, reset_after: bool) -> (MatRef, Option<MatRef>) {
+    if reset_after {
+        (recurrent, None)
+    } else {
+        (recurrent.columns(0, 2 * units), Some(recurrent.columns(2 * units, units)))
+    }
 }
 
 /// Rows (steps × batch) whose input projection, and in backward whose
@@ -552,11 +561,8 @@ fn backward_in_chunks(
     let (states, gates) = cache.split_at((steps + 1) * state_len);
     let recurrent = MatRef::row_major(params.recurrent_kernel, units, h3);
     // Per step: ∂L/∂h_prev gets (∂L/∂ recurrent projection)·Uᵀ.
-    let (packed_first_t, packed_candidate_t) = if options.reset_after {
-        (PackedB::new(recurrent.t()), None)
-    } else {
-        (PackedB::new(recurrent.columns(0, h2).t()), Some(PackedB::new(recurrent.columns(h2, units).t())))
-    };
+    let (first, candidate) = recurrent_blocks(recurrent, units, options.reset_after);
+    let (packed_first_t, packed_candidate_t) = (PackedB::new(first.t()), candidate.map(|c| PackedB::new(c.t())));
 
     // ∂L/∂(x·W + b_i) in input order [B·T, 3H], and ∂L/∂(recurrent
     // projection) in processing order [T·B, 3H].

@@ -15,7 +15,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::{blend, chunk_steps, gather_steps, project, GruOptions, GruParams, GruShape};
+use super::{blend, chunk_steps, gather_steps, project, recurrent_blocks, GruOptions, GruParams, GruShape};
 use crate::cancel;
 use crate::error::{expect_len, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
@@ -281,11 +281,8 @@ fn run_part(
     let own = GruParams { kernel: &kernel, recurrent_kernel: &recurrent, bias: bias.as_deref() };
     let own_shape = GruShape { units: width, ..shape };
     let recurrent = MatRef::row_major(&recurrent, units, w3);
-    let (packed_first, packed_candidate) = if options.reset_after {
-        (PackedB::new(recurrent), None)
-    } else {
-        (PackedB::new(recurrent.columns(0, 2 * width)), Some(PackedB::new(recurrent.columns(2 * width, width))))
-    };
+    let (first_block, candidate_block) = recurrent_blocks(recurrent, width, options.reset_after);
+    let (packed_first, packed_candidate) = (PackedB::new(first_block), candidate_block.map(PackedB::new));
     let recurrent_bias = if options.reset_after { bias.as_deref().map(|b| &b[w3..]) } else { None };
 
     let chunk = chunk_steps(shape);
