@@ -48,7 +48,12 @@ export class Kernel {
     memory: WebAssembly.Memory,
     relaxed: boolean,
   ): Promise<Kernel> {
-    return new Kernel(await attachGlue(module, memory, relaxed));
+    const kernel = new Kernel(await attachGlue(module, memory, relaxed));
+    // Recorded so that the creator can free this thread's stack if it dies
+    // before `destroyThread` (see `freeThread`).
+    const { __tls_base: tls, __stack_alloc: stack } = kernel.loaded.exports;
+    if (tls && stack) kernel.glue.recordThreadMemory(Number(tls.value), Number(stack.value));
+    return kernel;
   }
 
   /** The compiled module, for workers to attach with. */
@@ -57,10 +62,11 @@ export class Kernel {
   }
 
   /**
-   * Frees this thread's stack and thread-local storage in the shared memory:
-   * a worker's last call into an attached kernel.
+   * Frees this thread's packing buffers, stack and thread-local storage in
+   * the shared memory: a worker's last call into an attached kernel.
    */
   destroyThread(): void {
+    this.glue.leaveThread();
     this.loaded.exports.__wbindgen_thread_destroy?.();
   }
 
@@ -85,11 +91,15 @@ export class Kernel {
   }
 
   /**
-   * Frees every tensor thread `thread` allocated: what a worker that is gone
-   * held in the shared memory. Returns how many.
+   * Frees what thread `thread`, a worker that has stopped, still holds in the
+   * shared memory: every tensor it allocated, its packing buffers and, unless
+   * it freed them itself (`destroyThread`), its stack and thread-local
+   * storage. Without this, each worker killed or crashed would leave about
+   * 2 MiB behind.
    */
-  freeThreadTensors(thread: number): number {
-    return this.glue.freeThreadTensors(thread);
+  freeThread(thread: number): void {
+    const memory = this.glue.freeThread(thread);
+    if (memory) this.loaded.exports.__wbindgen_thread_destroy?.(memory[0], memory[1]);
   }
 
   /** The kernel's memory (a SharedArrayBuffer in the `threads` build). */

@@ -22,10 +22,18 @@ export type KernelGlue = Omit<typeof SimdGlue, 'default' | 'initSync'> & {
   default(init: { module_or_path: WebAssembly.Module; memory?: WebAssembly.Memory }): Promise<object>;
 };
 
-/** The raw exports the bindings do not wrap. */
+/** The raw exports the bindings do not wrap (threaded build). */
 export interface KernelExports {
-  /** Frees the calling thread's stack and thread-local storage (threaded build). */
-  __wbindgen_thread_destroy?: () => void;
+  /**
+   * Frees a thread's stack and thread-local block: the calling thread's
+   * without arguments, else those at `tlsBase` and `stackAlloc` (another
+   * thread's, once it is gone).
+   */
+  __wbindgen_thread_destroy?: (tlsBase?: number, stackAlloc?: number) => void;
+  /** Where this thread's thread-local block is. */
+  __tls_base?: WebAssembly.Global;
+  /** Where this thread's stack is. */
+  __stack_alloc?: WebAssembly.Global;
 }
 
 /** Whether this runs in Node (its workers are worker_threads, its files read from disk). */

@@ -176,7 +176,7 @@ export class KernelWorkers {
       }
       slot.remote[releaseProxy]();
       await slot.spawned.terminate();
-      if (slot.thread !== undefined) this.shared?.freeThreadTensors(slot.thread);
+      if (slot.thread !== undefined) this.shared?.freeThread(slot.thread);
       if (slot.cancel !== undefined) this.shared?.free(slot.cancel);
     });
     this.disposed = true;

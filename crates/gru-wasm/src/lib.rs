@@ -13,26 +13,19 @@ mod loss;
 mod optim;
 mod recurrent;
 mod registry;
+mod spin;
+mod threads;
 
 use args::Args;
-use gru_core::gemm::{self, GemmWorkspace, MatMut, MatRef};
+use gru_core::gemm::{self, MatMut, MatRef};
 use gru_core::init::Initializer;
 use gru_core::KernelError;
-use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
 compile_error!("gru-wasm needs WebAssembly SIMD: build with RUSTFLAGS='-C target-feature=+simd128' (scripts/build.sh)");
 
-thread_local! {
-    /// Packing buffers reused by every call on this thread (one per worker).
-    static WORKSPACE: RefCell<GemmWorkspace> = RefCell::new(GemmWorkspace::new());
-}
-
-fn with_workspace<T>(f: impl FnOnce(&mut GemmWorkspace) -> T) -> T {
-    WORKSPACE.with(|ws| f(&mut ws.borrow_mut()))
-}
-
+use threads::with_workspace;
 fn js(error: KernelError) -> JsError {
     JsError::new(&error.to_string())
 }
@@ -96,17 +89,36 @@ pub fn watch_cancel(word: Option<u32>) -> Result<(), JsError> {
 /// This thread's number among the threads of the kernel's memory.
 #[wasm_bindgen(js_name = threadId)]
 pub fn thread_id() -> u32 {
-    registry::thread_id()
+    threads::thread_id()
 }
 
-/// Frees every live tensor that thread `thread` allocated (a worker that is
-/// gone); returns how many. Refuses this thread's own.
-#[wasm_bindgen(js_name = freeThreadTensors)]
-pub fn free_thread_tensors(thread: u32) -> Result<u32, JsError> {
-    if thread == registry::thread_id() {
-        return Err(JsError::new("freeThreadTensors: a thread cannot free its own tensors this way"));
+/// Records where this thread's stack and thread-local block are (the values
+/// of `__tls_base` and `__stack_alloc` here): a worker, as it attaches, so
+/// that [`free_thread`] can free them if it never leaves by itself.
+#[wasm_bindgen(js_name = recordThreadMemory)]
+pub fn record_thread_memory(tls_base: u32, stack_alloc: u32) {
+    threads::record_memory(threads::ThreadMemory { tls_base, stack_alloc });
+}
+
+/// A worker's last call before it frees its own stack (wasm-bindgen's
+/// `__wbindgen_thread_destroy`): frees its packing buffers.
+#[wasm_bindgen(js_name = leaveThread)]
+pub fn leave_thread() {
+    threads::leave();
+}
+
+/// Frees what thread `thread`, a worker that is gone, still held: its
+/// tensors and packing buffers. Returns `[tls_base, stack_alloc]` of its
+/// stack and thread-local block for the caller to free with
+/// `__wbindgen_thread_destroy`, or nothing when the worker freed them itself
+/// ([`leave_thread`]). Refuses this thread.
+#[wasm_bindgen(js_name = freeThread)]
+pub fn free_thread(thread: u32) -> Result<Option<Vec<u32>>, JsError> {
+    if thread == threads::thread_id() {
+        return Err(JsError::new("freeThread: a thread cannot free itself this way"));
     }
-    Ok(registry::release_thread(thread))
+    registry::release_thread(thread);
+    Ok(threads::release(thread).map(|memory| vec![memory.tls_base, memory.stack_alloc]))
 }
 
 /// Bytes held by live tensors.

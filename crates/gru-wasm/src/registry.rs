@@ -4,11 +4,10 @@
 //! allocation records the thread that made it, so that what a worker held
 //! can be freed once the worker is gone.
 
+use crate::spin::{SpinGuard, SpinLock};
+use crate::threads::thread_id;
 use std::alloc::{alloc_zeroed, dealloc, Layout};
-use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
-use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Alignment of every allocation: one `v128`.
 const ALIGN: usize = 16;
@@ -17,7 +16,7 @@ const ALIGN: usize = 16;
 struct Entry {
     /// Length in floats.
     len: u32,
-    /// The [`thread_id`] of the thread that allocated it.
+    /// The [`thread_id`](crate::threads::thread_id) of the thread that allocated it.
     thread: u32,
 }
 
@@ -26,68 +25,6 @@ static LIVE: SpinLock<BTreeMap<u32, Entry>> = SpinLock::new(BTreeMap::new());
 
 fn table() -> SpinGuard<'static, BTreeMap<u32, Entry>> {
     LIVE.lock()
-}
-
-static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
-
-thread_local! {
-    static THREAD: u32 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
-}
-
-/// This thread's number among the threads of the memory (1, 2, …, in the
-/// order they first ask).
-pub fn thread_id() -> u32 {
-    THREAD.with(|id| *id)
-}
-
-/// A lock that spins instead of waiting. A browser's main thread may not
-/// execute `memory.atomic.wait` (it traps), which is what `std::sync::Mutex`
-/// does under contention; the table is held for a lookup at a time, so
-/// spinning is short. (Rust's own wasm allocator spins for the same reason.)
-struct SpinLock<T> {
-    locked: AtomicBool,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: `value` is only reached through a guard, and one guard exists at a time.
-unsafe impl<T: Send> Sync for SpinLock<T> {}
-
-impl<T> SpinLock<T> {
-    const fn new(value: T) -> Self {
-        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
-    }
-
-    fn lock(&self) -> SpinGuard<'_, T> {
-        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            std::hint::spin_loop();
-        }
-        SpinGuard { lock: self }
-    }
-}
-
-struct SpinGuard<'a, T> {
-    lock: &'a SpinLock<T>,
-}
-
-impl<T> Deref for SpinGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: this guard holds the lock.
-        unsafe { &*self.lock.value.get() }
-    }
-}
-
-impl<T> DerefMut for SpinGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: this guard holds the lock, exclusively.
-        unsafe { &mut *self.lock.value.get() }
-    }
-}
-
-impl<T> Drop for SpinGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.locked.store(false, Ordering::Release);
-    }
 }
 
 fn layout(len: u32) -> Option<Layout> {
