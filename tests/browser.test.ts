@@ -135,6 +135,10 @@ describe('browser demo (examples/web)', () => {
     expect(final.source).toBe('trained');
     expect(final.probabilities).toHaveLength(290);
     expect(final.poolMemory).toBe('shared');
+    // The last day alone, split by units between two workers (a sequence
+    // fewer than the workers): what the pool's one worker gave, bit for bit.
+    expect(final.single.probability).toBe(final.probabilities.at(-1));
+    expect(final.single.ms).toBeGreaterThan(0);
     isolatedProbabilities = final.probabilities;
     expect(final.epochs).toBeGreaterThan(10);
     // The Node demo reaches 73.8–76.6 % over seeds 1–10; persistence is 72.1 %.
@@ -240,6 +244,7 @@ describe('browser demo (examples/web)', () => {
     await page.screenshot({ path: 'test-results/web-demo-not-isolated.png', fullPage: true });
     expect(final.error).toBe('');
     expect(final.poolMemory).toBe('copied');
+    expect(final.single.probability).toBe(final.probabilities.at(-1));
     // Same kernel code, one thread or a worker, simd or threads build: the same numbers.
     if (isolatedProbabilities) expect(final.probabilities).toEqual(isolatedProbabilities);
     expect(final.testAccuracy).toBeGreaterThan(0.72);
