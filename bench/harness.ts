@@ -36,20 +36,26 @@ export async function timeAsync(
 
 /**
  * As `timeAsync` for several bodies, in alternation: each repetition runs
- * every body once, so a drift of the machine's speed falls on all alike and
- * their ratios stay honest.
+ * every body once (or `block` times back to back, each call timed), so a
+ * drift of the machine's speed falls on all alike and their ratios stay
+ * honest. Blocks measure what back-to-back calls cost, as a server sees
+ * them (and as `timeAsync` times the other systems): a body's first call
+ * after another's finds the caches full of the other's data.
  */
 export async function timeInterleaved(
   bodies: readonly (() => Promise<unknown>)[],
-  options: { warmup: number; reps: number },
+  options: { warmup: number; reps: number; block?: number },
 ): Promise<Timing[]> {
+  const block = options.block ?? 1;
   for (let i = 0; i < options.warmup; i++) for (const body of bodies) await body();
   const samples = bodies.map((): number[] => []);
   for (let i = 0; i < options.reps; i++) {
     for (const [b, body] of bodies.entries()) {
-      const start = performance.now();
-      await body();
-      samples[b]?.push(performance.now() - start);
+      for (let call = 0; call < block; call++) {
+        const start = performance.now();
+        await body();
+        samples[b]?.push(performance.now() - start);
+      }
     }
   }
   return samples.map(summarize);
