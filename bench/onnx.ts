@@ -10,7 +10,6 @@
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-web';
 import * as gw from '../ts/index.js';
-import { type Timing, timeAsync } from './harness.js';
 import { type Config, uniform } from './training.js';
 
 const { onnx } = onnxProto;
@@ -116,12 +115,13 @@ async function checkAgreement(session: ort.InferenceSession, c: Config, w: Retur
   if (!(worst <= 1e-4)) throw new Error(`ONNX Runtime and gru-wasm disagree: max |diff| ${worst}`);
 }
 
-/** Batch and one-sequence inference by ONNX Runtime Web on `threads` threads. */
-export async function onnxTimings(
-  c: Config,
-  threads: number,
-  options: { warmup: number; reps: number },
-): Promise<{ predict: Timing; latency: Timing }> {
+/**
+ * ONNX Runtime Web's GRU on `threads` threads for config `c`, checked against
+ * gru-wasm; `time` runs one batch or one sequence and returns its
+ * milliseconds. onnxruntime-web takes its thread count from the first
+ * session of the process (see bench/onnx-process.ts).
+ */
+export async function onnxSession(c: Config, threads: number) {
   await gw.ready('threads'); // the agreement check builds a gru-wasm model
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
@@ -129,20 +129,20 @@ export async function onnxTimings(
   const session = await ort.InferenceSession.create(modelBytes(c, w), { executionProviders: ['wasm'] });
   try {
     await checkAgreement(session, c, w);
-    const batch = new ort.Tensor('float32', uniform(1, c.steps * c.batch * c.input), [
-      c.steps,
-      c.batch,
-      c.input,
-    ]);
-    const one = new ort.Tensor('float32', uniform(1, c.steps * c.input), [c.steps, 1, c.input]);
-    return {
-      predict: await timeAsync(async () => void (await session.run({ X: batch })), options),
-      latency: await timeAsync(async () => void (await session.run({ X: one })), {
-        warmup: options.warmup + 2,
-        reps: 3 * options.reps,
-      }),
-    };
-  } finally {
+  } catch (error) {
     await session.release();
+    throw error;
   }
+  const inputs = {
+    predict: new ort.Tensor('float32', uniform(1, c.steps * c.batch * c.input), [c.steps, c.batch, c.input]),
+    latency: new ort.Tensor('float32', uniform(1, c.steps * c.input), [c.steps, 1, c.input]),
+  };
+  return {
+    async time(what: 'predict' | 'latency'): Promise<number> {
+      const start = performance.now();
+      await session.run({ X: inputs[what] });
+      return performance.now() - start;
+    },
+    release: () => session.release(),
+  };
 }

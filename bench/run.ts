@@ -28,7 +28,7 @@ import { gruBackward, gruForward } from './baseline/gru.js';
 import { gemmPhases, phaseFlop, timeGemmPhases } from './gemm.js';
 import { KernelGruStep, makeData } from './gru-setup.js';
 import { type Timing, table, time, timeInterleaved } from './harness.js';
-import { onnxTimingsInProcess } from './onnx-process.js';
+import { OnnxProcess } from './onnx-process.js';
 import { measureMicroKernel, measurePeak, measureStreamRead } from './peak.js';
 import { type Config, gruWasmTimings, type SystemTimings, tfjsTimings } from './training.js';
 
@@ -235,6 +235,8 @@ const gruWasmVariants = [
     ? [{ name: 'gru-wasm plain SIMD (this thread)', threads: 1, kernel: plainKernel, workers: 0 }]
     : []),
 ];
+// ONNX Runtime Web, one process per thread count (see bench/onnx-process.ts).
+const onnxProcesses = [1, WORKERS].map((threads) => OnnxProcess.start(threads));
 for (const config of configs) {
   const small = config.name === 'small' || quick;
   const large = config.name === 'large';
@@ -242,19 +244,21 @@ for (const config of configs) {
     warmup: quick ? 0 : 1,
     reps: quick ? 1 : small ? fast : slow,
   });
-  // Measured in alternation: their ratios are the speedup of workers and of the build.
-  const timings = await gruWasmTimings(config, gruWasmVariants, repeat(5, 10));
+  // Measured in alternation: their ratios are the speedup of workers and of
+  // the build, and (inference) gru-wasm's against ONNX Runtime's.
+  for (const onnx of onnxProcesses) await onnx.open(config);
+  const timings = await gruWasmTimings(config, gruWasmVariants, repeat(5, 10), onnxProcesses);
   gruWasmVariants.forEach(({ name, threads }, i) => {
-    systemRows.push({ config, system: name, threads, timings: timings[i] as SystemTimings });
+    systemRows.push({ config, system: name, threads, timings: timings.variants[i] as SystemTimings });
   });
-  for (const threads of [1, WORKERS]) {
+  onnxProcesses.forEach(({ threads }, i) => {
     systemRows.push({
       config,
       system: `ONNX Runtime Web (${threads} thread${threads > 1 ? 's' : ''})`,
       threads,
-      timings: onnxTimingsInProcess(config, threads, repeat(5, 10)),
+      timings: timings.peers[i] as SystemRow['timings'],
     });
-  }
+  });
   systemRows.push({
     config,
     system: 'TensorFlow.js wasm (SIMD)',
@@ -271,6 +275,7 @@ for (const config of configs) {
     });
   }
 }
+await Promise.all(onnxProcesses.map((onnx) => onnx.close()));
 const forwardFlopOf = (c: Config, batch = c.batch) => 2 * batch * c.steps * 3 * c.units * (c.input + c.units);
 const label = (c: Config) => `${c.name} B${c.batch} T${c.steps} I${c.input} H${c.units}`;
 const spread = (t: Timing) => `${t.min.toFixed(1)}–${t.max.toFixed(1)}`;

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as gw from '../ts/index.js';
-import { type Timing, timeAsync, timeInterleaved } from './harness.js';
+import { SelfTimed, type Timing, timeAsync, timeInterleaved } from './harness.js';
 
 export interface Config {
   name: string;
@@ -48,16 +48,24 @@ export interface GruWasmVariant {
   workers: number;
 }
 
+/** Another system's inference, timed call by call in its own process (ONNX Runtime). */
+export interface InferencePeer {
+  time(what: 'predict' | 'latency'): Promise<number>;
+}
+
 /**
  * gru-wasm, one model per variant (each batch split between a variant's
- * workers), all measured in alternation: their ratios (workers against one
- * thread, one build against another) stay honest while the machine drifts.
+ * workers), all measured in alternation, and the inference of `peers` in
+ * the same alternation: their ratios (workers against one thread, one build
+ * against another, gru-wasm against ONNX Runtime) stay honest while the
+ * machine drifts.
  */
 export async function gruWasmTimings(
   c: Config,
   variants: readonly GruWasmVariant[],
   options: Repeat,
-): Promise<SystemTimings[]> {
+  peers: readonly InferencePeer[] = [],
+): Promise<{ variants: SystemTimings[]; peers: { predict: Timing; latency: Timing }[] }> {
   const { x, y } = batchOf(c);
   const setups = variants.map(({ kernel, workers }) => {
     const model = new gw.Sequential(kernel);
@@ -84,10 +92,15 @@ export async function gruWasmTimings(
     each(({ model, data }) => model.trainOnBatch(data.x, data.y)),
     options,
   );
-  const predict = await timeInterleaved(each(predictOn((data) => data.x)), options);
-  // Back-to-back calls, as the other systems' latency is timed, in blocks
-  // that alternate between the variants.
-  const latency = await timeInterleaved(each(predictOn((data) => data.one)), {
+  const peerBodies = (what: 'predict' | 'latency') =>
+    peers.map((peer) => async () => new SelfTimed(await peer.time(what)));
+  const predict = await timeInterleaved(
+    [...each(predictOn((data) => data.x)), ...peerBodies('predict')],
+    options,
+  );
+  // Back-to-back calls (as TensorFlow.js' latency is timed), in blocks that
+  // alternate between the systems.
+  const latency = await timeInterleaved([...each(predictOn((data) => data.one)), ...peerBodies('latency')], {
     warmup: options.warmup + 2,
     reps: Math.max(1, Math.ceil((6 * options.reps) / 5)),
     block: options.reps > 1 ? 5 : 1,
@@ -96,11 +109,17 @@ export async function gruWasmTimings(
     for (const t of Object.values(data)) t.dispose();
     model.dispose();
   }
-  return setups.map((_, i) => ({
-    train: train[i] as Timing,
-    predict: predict[i] as Timing,
-    latency: latency[i] as Timing,
-  }));
+  return {
+    variants: setups.map((_, i) => ({
+      train: train[i] as Timing,
+      predict: predict[i] as Timing,
+      latency: latency[i] as Timing,
+    })),
+    peers: peers.map((_, p) => ({
+      predict: predict[setups.length + p] as Timing,
+      latency: latency[setups.length + p] as Timing,
+    })),
+  };
 }
 
 let wasmPathsSet = false;
