@@ -45,17 +45,21 @@ export class SelfTimed {
  * drift of the machine's speed falls on all alike and their ratios stay
  * honest. Blocks measure what back-to-back calls cost, as a server sees
  * them (and as `timeAsync` times the other systems): a body's first call
- * after another's finds the caches full of the other's data.
+ * after another's finds the caches full of the other's data. `settleMs`
+ * idles before each turn, so that threads another body left spinning for
+ * work (ONNX Runtime's pool spins after each run) have gone to sleep
+ * instead of taking the cores from the next.
  */
 export async function timeInterleaved(
   bodies: readonly (() => Promise<unknown>)[],
-  options: { warmup: number; reps: number; block?: number },
+  options: { warmup: number; reps: number; block?: number; settleMs?: number },
 ): Promise<Timing[]> {
   const block = options.block ?? 1;
   for (let i = 0; i < options.warmup; i++) for (const body of bodies) await body();
   const samples = bodies.map((): number[] => []);
   for (let i = 0; i < options.reps; i++) {
     for (const [b, body] of bodies.entries()) {
+      if (options.settleMs) await new Promise((resolve) => setTimeout(resolve, options.settleMs));
       for (let call = 0; call < block; call++) {
         const start = performance.now();
         const result = await body();

@@ -94,16 +94,19 @@ export async function gruWasmTimings(
   );
   const peerBodies = (what: 'predict' | 'latency') =>
     peers.map((peer) => async () => new SelfTimed(await peer.time(what)));
-  const predict = await timeInterleaved(
-    [...each(predictOn((data) => data.x)), ...peerBodies('predict')],
-    options,
-  );
+  // Another process's threads may spin a while after its call: a pause before each turn.
+  const settleMs = peers.length > 0 ? 20 : 0;
+  const predict = await timeInterleaved([...each(predictOn((data) => data.x)), ...peerBodies('predict')], {
+    ...options,
+    settleMs,
+  });
   // Back-to-back calls (as TensorFlow.js' latency is timed), in blocks that
   // alternate between the systems.
   const latency = await timeInterleaved([...each(predictOn((data) => data.one)), ...peerBodies('latency')], {
     warmup: options.warmup + 2,
     reps: Math.max(1, Math.ceil((6 * options.reps) / 5)),
     block: options.reps > 1 ? 5 : 1,
+    settleMs,
   });
   for (const { model, data } of setups) {
     for (const t of Object.values(data)) t.dispose();
