@@ -320,15 +320,50 @@ function replicaLayers(model: gw.Sequential) {
   return model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined));
 }
 
+/**
+ * The workers of `model`, made to take every predict batch: this file's
+ * models are small enough that `predict` would otherwise keep them here.
+ */
+async function workersTakingEveryBatch(model: gw.Sequential): Promise<KernelWorkers> {
+  const parallel = await model.workers();
+  if (!parallel) throw new Error('the model has no workers');
+  parallel.predictHereBelowFlop = 0;
+  return parallel.workers;
+}
+
 describe('predict on workers', () => {
   it('splits batches across the workers and equals predicting on this thread', async () => {
     const { x } = dataset(77, 8);
     const here = build(0);
     const there = build(3);
+    const workers = await workersTakingEveryBatch(there);
     const expected = await here.predict(x, { batchSize: 20 });
+    const before = workers.trafficSoFar().messages;
     const got = await within(there.predict(x, { batchSize: 20 }), 'predict on 3 workers');
     expect(got.shape).toEqual(expected.shape);
     expect(got.dataSync()).toEqual(expected.dataSync());
+    // A call and a reply per worker, per batch.
+    expect(workers.trafficSoFar().messages - before).toBe(4 * 3 * 2);
+  });
+
+  it('keeps a batch too small to be worth sending on this thread, and sends a larger one', async () => {
+    // One sequence of this model is 0.14 MFLOP (by the count `predict`
+    // uses: every weight once per step): a round trip to a worker would cost
+    // more than computing it, as would 77 (11 MFLOP); 400 are 55 MFLOP.
+    const here = build(0);
+    const there = build(2);
+    const workers = (await there.workers())?.workers as KernelWorkers;
+    const { x } = dataset(400, 9);
+    for (const [batchSize, sent] of [
+      [1, false],
+      [77, false],
+      [400, true],
+    ] as const) {
+      const before = workers.trafficSoFar().messages;
+      const got = await within(there.predict(x, { batchSize }), `predict in batches of ${batchSize}`);
+      expect(got.dataSync()).toEqual((await here.predict(x, { batchSize })).dataSync());
+      expect(workers.trafficSoFar().messages > before).toBe(sent);
+    }
   });
 
   it('splits each GRU by units for fewer sequences than workers, bit for bit as on this thread', async () => {
@@ -351,7 +386,7 @@ describe('predict on workers', () => {
     for (const make of [(workers: number) => build(workers, { masked: true }), resetAfter]) {
       const expected = (await make(0).predict(x, { batchSize: 5 })).dataSync();
       const there = make(3);
-      const workers = (await there.workers())?.workers as KernelWorkers;
+      const workers = await workersTakingEveryBatch(there);
       for (const batchSize of [1, 2]) {
         const before = workers.trafficSoFar().messages;
         const got = await within(there.predict(x, { batchSize }), `predict in batches of ${batchSize}`);
@@ -365,6 +400,7 @@ describe('predict on workers', () => {
 
   it('takes concurrent calls a batch at a time: each gives what it gives alone', async () => {
     const model = build(2);
+    await workersTakingEveryBatch(model);
     const inputs = [dataset(40, 21).x, dataset(33, 22).x, dataset(9, 23).x];
     const { x, y } = dataset(48, 24);
     const alone: Float32Array[] = [];

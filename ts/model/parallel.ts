@@ -20,9 +20,22 @@ import type { BatchSums } from './batch.js';
 import { gatherRows } from './data.js';
 import type { Sequential } from './sequential.js';
 
+/**
+ * A predict batch whose forward takes fewer FLOPs than this computes on the
+ * calling thread: handing it to workers costs a message each way and a
+ * wake-up (0.2–0.5 ms measured here), about what 2·10⁷ FLOP take on one
+ * core, so sending it could only make it slower. Measured with 2 workers:
+ * one sequence of GRU(128), T = 50 (5.6 MFLOP), 0.42 ms here against 0.9
+ * ms split across the workers; of GRU(256), T = 100 (44 MFLOP), about even;
+ * of GRU(512) (177 MFLOP), 8.3 ms here against 6.8 ms on the workers.
+ */
+const PREDICT_HERE_BELOW_FLOP = 2e7;
+
 export class DataParallel {
   /** The batch running on the workers: one at a time, as they share the model's buffers. */
   private running: Promise<unknown> = Promise.resolve();
+  /** @internal Predict batches under this many FLOPs compute on the calling thread (tests set 0). */
+  predictHereBelowFlop = PREDICT_HERE_BELOW_FLOP;
 
   private constructor(
     private readonly model: Sequential,
@@ -134,7 +147,9 @@ export class DataParallel {
   /**
    * Predicts rows `order[start .. start + batch]` of `x` into `out` from
    * output sample `at` on: split by rows across the workers, or, for fewer
-   * rows than workers, with each GRU layer's units split across them.
+   * rows than workers, with each GRU layer's units split across them; or,
+   * when that is too little work to send, on this thread (still in turn
+   * with the workers' batches, whose layer buffers it shares).
    */
   predictBatch(
     x: Tensor,
@@ -144,11 +159,15 @@ export class DataParallel {
     out: Ptr,
     at: number,
   ): Promise<void> {
-    return this.oneAtATime(() =>
-      this.splitsByUnits(batch)
-        ? this.predictByUnits(x, order.subarray(start, start + batch), out, at)
-        : this.predictByRows(x, order, start, batch, out, at),
-    );
+    const rows = order.subarray(start, start + batch);
+    return this.oneAtATime(() => {
+      if (forwardFlopBound(this.model, batch) < this.predictHereBelowFlop) {
+        return this.predictLayers(x, rows, out, at, false);
+      }
+      return this.splitsByUnits(batch)
+        ? this.predictLayers(x, rows, out, at, true)
+        : this.predictByRows(x, order, start, batch, out, at);
+    });
   }
 
   /**
@@ -214,16 +233,25 @@ export class DataParallel {
     );
   }
 
-  /** Forward of `rows` of `x`, each GRU layer's units split across the workers, the other layers on this thread. */
-  private async predictByUnits(x: Tensor, rows: Uint32Array, out: Ptr, at: number): Promise<void> {
+  /**
+   * Forward of `rows` of `x` on this thread, except, with `splitGrus`, each
+   * GRU layer's, whose units are split across the workers.
+   */
+  private async predictLayers(
+    x: Tensor,
+    rows: Uint32Array,
+    out: Ptr,
+    at: number,
+    splitGrus: boolean,
+  ): Promise<void> {
     const model = this.model;
     const k = model.kernel;
-    const input = model.scratch.get('x/units', rows.length * (x.size / (x.shape[0] as number)));
+    const input = model.scratch.get('x/here', rows.length * (x.size / (x.shape[0] as number)));
     gatherRows(k, x, rows, input);
     let activation: Activation = { ptr: input, shape: [rows.length, ...model.inputShape] };
     for (const layer of model.layers) {
       activation =
-        layer instanceof Gru
+        splitGrus && layer instanceof Gru
           ? await layer.forwardInParts(activation, Math.min(this.workers.size, layer.units), (call) =>
               this.workers.call(call.part.index, 'predict', (api) => api.gruForwardPart(call)),
             )
@@ -237,6 +265,21 @@ export class DataParallel {
   async dispose(): Promise<void> {
     await this.workers.dispose();
   }
+}
+
+/**
+ * The FLOPs of a forward over `rows` samples, counting every weight in one
+ * multiply-add per sample and step: exact for the recurrent layers' matrix
+ * products, an over-estimate for layers after the last that returns
+ * sequences (they use their weights once per sample).
+ */
+function forwardFlopBound(model: Sequential, rows: number): number {
+  const steps = model.inputShape.length > 1 ? (model.inputShape[0] as number) : 1;
+  const weights = model.layers.reduce(
+    (sum, layer) => sum + layer.weights().reduce((n, w) => n + sizeOf(w.shape), 0),
+    0,
+  );
+  return 2 * rows * steps * weights;
 }
 
 /**

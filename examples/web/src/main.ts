@@ -1,9 +1,8 @@
 /**
  * The page: loads the kernel, trains the Seattle model on a kernel worker
  * (the page thread only gathers batches and draws), charts each epoch and
- * lists the last test days' forecasts; answers one forecast as a web app
- * would a single request; saves the model in IndexedDB, loads it back, and
- * offers it as downloads.
+ * lists the last test days' forecasts; saves the model in IndexedDB, loads
+ * it back, and offers it as downloads.
  */
 import * as gw from 'gru-wasm';
 import uPlot from 'uplot';
@@ -30,8 +29,6 @@ export interface DemoState {
   probabilities: number[];
   /** Whether the inference pool shares the kernel's memory or copies values. */
   poolMemory: string;
-  /** The last test day forecast alone, on two workers, and how long it took. */
-  single: { probability: number; ms: number };
   /** Animation frames drawn while training, and the longest gap between two. */
   frames: number;
   longestFrameGapMs: number;
@@ -47,12 +44,13 @@ const state: DemoState = {
   testAccuracy: Number.NaN,
   probabilities: [],
   poolMemory: '',
-  single: { probability: Number.NaN, ms: Number.NaN },
   frames: 0,
   longestFrameGapMs: 0,
   error: '',
 };
 (window as unknown as { gruDemo: DemoState }).gruDemo = state;
+// The library itself, for experiments in the console (and the end-to-end test).
+(window as unknown as { gw: typeof gw }).gw = gw;
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const trainButton = element<HTMLButtonElement>('train');
@@ -125,33 +123,6 @@ function showPredictions(data: SeattleData, probabilities: Float32Array): void {
   }
 }
 
-/**
- * The last test day forecast alone, the way a web app answers one request:
- * a copy of `model` on two workers, which split each GRU step's units
- * between them over the shared memory (where the page is cross-origin
- * isolated; elsewhere the copy predicts on this thread).
- */
-async function forecastOne(data: SeattleData, model: gw.Sequential): Promise<DemoState['single']> {
-  const { json, weightData } = gw.modelToArtifacts(model);
-  const copy = gw.modelFromArtifacts(json, weightData, 'forecaster');
-  copy.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', workers: 2 });
-  const { test, window: steps, features } = data;
-  const last = gw.tensor(test.x.subarray((test.samples - 1) * steps * features), [1, steps, features]);
-  try {
-    // The first call starts the workers; the second is what a request costs.
-    (await copy.predict(last)).dispose();
-    const started = performance.now();
-    const prediction = await copy.predict(last);
-    const ms = performance.now() - started;
-    const probability = prediction.dataSync()[0] as number;
-    prediction.dispose();
-    return { probability, ms };
-  } finally {
-    last.dispose();
-    copy.dispose();
-  }
-}
-
 /** Test accuracy and the forecasts of `model`, shown on the page; the page keeps the model. */
 async function show(data: SeattleData, model: gw.Sequential, source: DemoState['source']): Promise<void> {
   const { test } = data;
@@ -170,15 +141,12 @@ async function show(data: SeattleData, model: gw.Sequential, source: DemoState['
   const hits = probabilities.reduce((n, p, s) => n + ((p > 0.5 ? 1 : 0) === test.y[s] ? 1 : 0), 0);
   const accuracy = hits / test.samples;
   showPredictions(data, probabilities);
-  const single = await forecastOne(data, model);
-  element('single').textContent =
-    `${test.labelDates[test.samples - 1]} forecast alone on two workers: P(rain) ${single.probability.toFixed(2)} in ${single.ms.toFixed(1)} ms`;
   element('accuracy').textContent =
     `Test accuracy ${(100 * accuracy).toFixed(1)} % (persistence ${(100 * persistenceAccuracy(test)).toFixed(1)} %, ` +
     `majority class ${(100 * majorityAccuracy(data.train, test)).toFixed(1)} %)`;
   if (shown !== model) shown?.dispose();
   shown = model;
-  Object.assign(state, { testAccuracy: accuracy, probabilities: [...probabilities], source, single });
+  Object.assign(state, { testAccuracy: accuracy, probabilities: [...probabilities], source });
   for (const button of [saveButton, downloadButton]) button.disabled = false;
 }
 
