@@ -161,7 +161,7 @@ export class DataParallel {
   ): Promise<void> {
     const rows = order.subarray(start, start + batch);
     return this.oneAtATime(() => {
-      if (forwardFlopBound(this.model, batch) < this.predictHereBelowFlop) {
+      if (forwardFlopEstimate(this.model, batch) < this.predictHereBelowFlop) {
         return this.predictLayers(x, rows, out, at, false);
       }
       return this.splitsByUnits(batch)
@@ -273,7 +273,7 @@ export class DataParallel {
  * products, an over-estimate for layers after the last that returns
  * sequences (they use their weights once per sample).
  */
-function forwardFlopBound(model: Sequential, rows: number): number {
+function forwardFlopEstimate(model: Sequential, rows: number): number {
   const steps = model.inputShape.length > 1 ? (model.inputShape[0] as number) : 1;
   const weights = model.layers.reduce(
     (sum, layer) => sum + layer.weights().reduce((n, w) => n + sizeOf(w.shape), 0),
