@@ -20,12 +20,12 @@ use args::Args;
 use gru_core::gemm::{self, MatMut, MatRef};
 use gru_core::init::Initializer;
 use gru_core::KernelError;
+use threads::with_workspace;
 use wasm_bindgen::prelude::*;
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
 compile_error!("gru-wasm needs WebAssembly SIMD: build with RUSTFLAGS='-C target-feature=+simd128' (scripts/build.sh)");
 
-use threads::with_workspace;
 fn js(error: KernelError) -> JsError {
     JsError::new(&error.to_string())
 }
