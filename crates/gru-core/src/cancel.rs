@@ -1,9 +1,9 @@
 //! Stopping a long kernel call from another thread. A thread may watch a
 //! word of memory that another thread can set; the long loops (a GRU's
-//! steps) check it between steps and return an error once it is set, so a
-//! worker asked to stop leaves its call at a step boundary: its temporaries
-//! are dropped and no lock is held, which killing the thread mid-call could
-//! not promise.
+//! steps, a Dense layer's chunks of rows) check it between iterations and
+//! return an error once it is set, so a worker asked to stop leaves its
+//! call at such a boundary: its temporaries are dropped and no lock is
+//! held, which killing the thread mid-call could not promise.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};

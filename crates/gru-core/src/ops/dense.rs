@@ -2,9 +2,18 @@
 //!
 //! A 3-D input `[B, T, I]` is the 2-D `[B·T, I]`: callers pass `rows = B·T`.
 
+use crate::cancel;
 use crate::error::{expect_len, expect_positive, KernelResult};
-use crate::gemm::{gemm, GemmWorkspace, MatMut, MatRef};
+use crate::gemm::{gemm, GemmWorkspace, MatMut, MatRef, KC, MC};
 use crate::ops::activation::Activation;
+
+/// Rows computed between two checks for cancellation (see [`cancel`]): a
+/// large batch of sequences (`B·T` rows) can take seconds. A multiple of
+/// the GEMM's row block [`MC`] and depth block [`KC`], so the chunks tile
+/// and sum exactly as one product over all rows would: the results are the
+/// same bit for bit.
+const ROWS_PER_CHECK: usize = 16 * 1024;
+const _: () = assert!(ROWS_PER_CHECK.is_multiple_of(MC) && ROWS_PER_CHECK.is_multiple_of(KC));
 
 /// Sizes of one dense call.
 #[derive(Clone, Copy, Debug)]
@@ -51,22 +60,26 @@ pub fn dense_forward(
     }
     expect_len(OP, "y", y.len(), &[rows, units])?;
 
-    let beta = match bias {
-        Some(bias) => {
-            y.chunks_exact_mut(units).for_each(|row| row.copy_from_slice(bias));
-            1.0
-        }
-        None => 0.0,
-    };
-    gemm(
-        1.0,
-        MatRef::row_major(x, rows, input),
-        MatRef::row_major(kernel, input, units),
-        beta,
-        MatMut::row_major(y, rows, units),
-        ws,
-    );
-    activation.forward(y, units);
+    for (x, y) in x.chunks(ROWS_PER_CHECK * input).zip(y.chunks_mut(ROWS_PER_CHECK * units)) {
+        cancel::check(OP)?;
+        let rows = x.len() / input;
+        let beta = match bias {
+            Some(bias) => {
+                y.chunks_exact_mut(units).for_each(|row| row.copy_from_slice(bias));
+                1.0
+            }
+            None => 0.0,
+        };
+        gemm(
+            1.0,
+            MatRef::row_major(x, rows, input),
+            MatRef::row_major(kernel, input, units),
+            beta,
+            MatMut::row_major(y, rows, units),
+            ws,
+        );
+        activation.forward(y, units);
+    }
     Ok(())
 }
 
@@ -116,14 +129,25 @@ pub fn dense_backward(
     // ∂L/∂(x·W + b), [rows, U]
     let mut da = dy.to_vec();
     activation.backward(y, &mut da, units);
-    let da_mat = MatRef::row_major(&da, rows, units);
 
-    gemm(1.0, MatRef::row_major(x, rows, input).t(), da_mat, 0.0, MatMut::row_major(grads.kernel, input, units), ws);
+    // ∂W = xᵀ·∂a sums over the rows: chunk by chunk, each added to the last.
+    for (chunk, (x, da)) in x.chunks(ROWS_PER_CHECK * input).zip(da.chunks(ROWS_PER_CHECK * units)).enumerate() {
+        cancel::check(OP)?;
+        let rows = x.len() / input;
+        let beta = if chunk == 0 { 0.0 } else { 1.0 };
+        let (x, da) = (MatRef::row_major(x, rows, input), MatRef::row_major(da, rows, units));
+        gemm(1.0, x.t(), da, beta, MatMut::row_major(grads.kernel, input, units), ws);
+    }
     if let Some(dbias) = grads.bias {
         column_sums(&da, units, dbias);
     }
     if let Some(dx) = grads.x {
-        gemm(1.0, da_mat, MatRef::row_major(kernel, input, units).t(), 0.0, MatMut::row_major(dx, rows, input), ws);
+        for (da, dx) in da.chunks(ROWS_PER_CHECK * units).zip(dx.chunks_mut(ROWS_PER_CHECK * input)) {
+            cancel::check(OP)?;
+            let rows = da.len() / units;
+            let (da, wt) = (MatRef::row_major(da, rows, units), MatRef::row_major(kernel, input, units).t());
+            gemm(1.0, da, wt, 0.0, MatMut::row_major(dx, rows, input), ws);
+        }
     }
     Ok(())
 }
@@ -197,6 +221,47 @@ mod tests {
             assert_close(&format!("{act:?} dbias"), &db, &num_b, 1e-5, 1e-4);
             assert_close(&format!("{act:?} dx"), &dx, &num_x, 1e-5, 1e-4);
         }
+    }
+
+    /// Three chunks of rows (the last ragged) give what one product over all
+    /// rows gives, bit for bit; a raised cancel word stops the call.
+    #[test]
+    fn chunks_of_rows_equal_one_product_and_stop_when_cancelled() {
+        let shape = DenseShape { rows: 2 * ROWS_PER_CHECK + 37, input: 3, units: 5 };
+        let DenseShape { rows, input, units } = shape;
+        let mut rng = TestRng::new(3);
+        let (x, w, b) =
+            (rng.vec(rows * input, -1.0, 1.0), rng.vec(input * units, -1.0, 1.0), rng.vec(units, -0.5, 0.5));
+        let dy = rng.vec(rows * units, -1.0, 1.0);
+        let mut ws = GemmWorkspace::new();
+        let mut y = vec![0.0; rows * units];
+        dense_forward(shape, Activation::Tanh, &x, &w, Some(&b), &mut y, &mut ws).unwrap();
+        let mut expected_y = vec![0.0; rows * units];
+        expected_y.chunks_exact_mut(units).for_each(|row| row.copy_from_slice(&b));
+        let (xm, wm) = (MatRef::row_major(&x, rows, input), MatRef::row_major(&w, input, units));
+        gemm(1.0, xm, wm, 1.0, MatMut::row_major(&mut expected_y, rows, units), &mut ws);
+        Activation::Tanh.forward(&mut expected_y, units);
+        assert!(y.iter().zip(&expected_y).all(|(a, e)| a.to_bits() == e.to_bits()), "forward");
+
+        let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
+        let grads = DenseGrads { kernel: &mut dw, bias: None, x: Some(&mut dx) };
+        dense_backward(shape, Activation::Tanh, &x, &w, &y, &dy, grads, &mut ws).unwrap();
+        let mut da = dy.clone();
+        Activation::Tanh.backward(&y, &mut da, units);
+        let dam = MatRef::row_major(&da, rows, units);
+        let (mut expected_dw, mut expected_dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
+        gemm(1.0, xm.t(), dam, 0.0, MatMut::row_major(&mut expected_dw, input, units), &mut ws);
+        gemm(1.0, dam, wm.t(), 0.0, MatMut::row_major(&mut expected_dx, rows, input), &mut ws);
+        assert!(dw.iter().zip(&expected_dw).all(|(a, e)| a.to_bits() == e.to_bits()), "dkernel");
+        assert!(dx.iter().zip(&expected_dx).all(|(a, e)| a.to_bits() == e.to_bits()), "dx");
+
+        let word: &'static std::sync::atomic::AtomicU32 = Box::leak(Box::new(1.into()));
+        cancel::watch(Some(word));
+        let err = dense_forward(shape, Activation::Tanh, &x, &w, Some(&b), &mut y, &mut ws).unwrap_err();
+        assert_eq!(err.to_string(), "dense_forward: cancelled: the worker running it was asked to stop");
+        let grads = DenseGrads { kernel: &mut dw, bias: None, x: None };
+        assert!(dense_backward(shape, Activation::Tanh, &x, &w, &y, &dy, grads, &mut ws).is_err());
+        cancel::watch(None);
     }
 
     #[test]
