@@ -27,7 +27,7 @@ import type { Sequential } from './sequential.js';
  * core, so sending it could only make it slower. Measured with 2 workers:
  * one sequence of GRU(128), T = 50 (5.6 MFLOP), 0.42 ms here against 0.9
  * ms split across the workers; of GRU(256), T = 100 (44 MFLOP), about even;
- * of GRU(512) (177 MFLOP), 8.3 ms here against 6.8 ms on the workers.
+ * of GRU(512) (177 MFLOP), 7.9–8.3 ms here against 6.8–7.3 ms on the workers.
  */
 const PREDICT_HERE_BELOW_FLOP = 2e7;
 
