@@ -7,11 +7,13 @@
 //! thread-local's destructor never runs, and a worker that is killed (or
 //! exits after a trap) runs nothing at all. Left behind, each worker would
 //! cost the memory its stack (1 MiB) and its packing buffers (up to 1.1 MiB)
-//! for as long as the page or process lives.
+//! for as long as the page or process lives. The table is a fixed array, so
+//! nothing allocates while its lock is held: an allocation failing there
+//! (memory exhausted) would trap with the lock taken, and every thread would
+//! then spin on it.
 
 use crate::spin::SpinLock;
 use gru_core::gemm::GemmWorkspace;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
@@ -35,47 +37,75 @@ pub struct ThreadMemory {
     pub stack_alloc: u32,
 }
 
-#[derive(Default)]
 struct ThreadState {
+    /// The slot's thread; 0 for a free slot.
+    thread: u32,
     /// `None` until the thread's first product, and while a call has it out.
     workspace: Option<GemmWorkspace>,
     /// Recorded by a worker as it attaches.
     memory: Option<ThreadMemory>,
 }
 
-static THREADS: SpinLock<BTreeMap<u32, ThreadState>> = SpinLock::new(BTreeMap::new());
+const FREE: ThreadState = ThreadState { thread: 0, workspace: None, memory: None };
+
+/// Threads the table tracks at once: a set of workers has at most 64, and
+/// a page or process rarely runs more than a few sets. A thread beyond them
+/// still computes, with packing buffers of its own call's; killed, its stack
+/// would not be freed.
+const SLOTS: usize = 256;
+
+static THREADS: SpinLock<[ThreadState; SLOTS]> = SpinLock::new([FREE; SLOTS]);
+
+/// The slot of `thread`, claiming a free one for it if `claim`.
+fn slot(table: &mut [ThreadState; SLOTS], thread: u32, claim: bool) -> Option<&mut ThreadState> {
+    let index = table.iter().position(|s| s.thread == thread);
+    let index = index.or_else(|| if claim { table.iter().position(|s| s.thread == 0) } else { None })?;
+    let state = &mut table[index];
+    state.thread = thread;
+    Some(state)
+}
 
 /// Runs `f` with this thread's packing buffers, grown by its earlier calls
 /// and kept for its later ones (a GRU multiplies once per time step).
 pub fn with_workspace<T>(f: impl FnOnce(&mut GemmWorkspace) -> T) -> T {
     let thread = thread_id();
-    let taken = THREADS.lock().entry(thread).or_default().workspace.take();
+    let taken = slot(&mut THREADS.lock(), thread, true).and_then(|state| state.workspace.take());
     let mut workspace = taken.unwrap_or_default();
     let result = f(&mut workspace);
-    THREADS.lock().entry(thread).or_default().workspace = Some(workspace);
+    let unkept = match slot(&mut THREADS.lock(), thread, true) {
+        Some(state) => state.workspace.replace(workspace),
+        None => Some(workspace),
+    };
+    drop(unkept);
     result
 }
 
 /// Records where this thread's stack and thread-local block are (a worker,
 /// as it attaches), for [`release`].
 pub fn record_memory(memory: ThreadMemory) {
-    THREADS.lock().entry(thread_id()).or_default().memory = Some(memory);
+    if let Some(state) = slot(&mut THREADS.lock(), thread_id(), true) {
+        state.memory = Some(memory);
+    }
+}
+
+/// Empties the slot of `thread` and returns what it held, for the caller to
+/// drop once the lock is released.
+fn take(thread: u32) -> Option<ThreadState> {
+    slot(&mut THREADS.lock(), thread, false).map(|state| std::mem::replace(state, FREE))
 }
 
 /// This thread's leaving (a worker closing): frees its packing buffers and
 /// forgets its stack, which the caller frees next, itself, through
 /// wasm-bindgen. Once this has run, [`release`] frees nothing of it twice.
 pub fn leave() {
-    let state = THREADS.lock().remove(&thread_id());
-    drop(state);
+    drop(take(thread_id()));
 }
 
 /// Frees the packing buffers of thread `thread`, a worker that is gone, and
 /// returns where its stack and thread-local block are for the caller to free,
 /// unless the worker left ([`leave`]) and freed them itself.
 pub fn release(thread: u32) -> Option<ThreadMemory> {
-    let state = THREADS.lock().remove(&thread)?;
-    state.memory
+    take(thread)?.memory
 }
 
 #[cfg(test)]
@@ -117,16 +147,18 @@ mod tests {
         .join()
         .unwrap();
         assert_ne!(killed, closed);
-        assert!(THREADS.lock().contains_key(&killed), "a killed worker's buffers stay until released");
+        let holds = |thread: u32| THREADS.lock().iter().any(|state| state.thread == thread);
+        assert!(holds(killed), "a killed worker's buffers stay until released");
         assert_eq!(release(killed), Some(memory));
         assert_eq!(release(killed), None, "a stack is handed back once");
-        assert!(!THREADS.lock().contains_key(&closed), "a worker that left holds nothing");
+        assert!(!holds(closed), "a worker that left holds nothing");
         assert_eq!(release(closed), None, "a worker that left freed its own stack");
     }
 
     #[test]
     fn a_thread_keeps_its_buffers_between_calls() {
         product_on_this_thread();
-        assert!(THREADS.lock().get(&thread_id()).is_some_and(|state| state.workspace.is_some()));
+        let thread = thread_id();
+        assert!(THREADS.lock().iter().any(|state| state.thread == thread && state.workspace.is_some()));
     }
 }
