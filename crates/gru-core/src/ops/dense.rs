@@ -6,6 +6,7 @@ use crate::cancel;
 use crate::error::{expect_len, expect_positive, KernelResult};
 use crate::gemm::{gemm, GemmWorkspace, MatMut, MatRef, KC, MC};
 use crate::ops::activation::Activation;
+use crate::ops::start_from_bias;
 
 /// Rows computed between two checks for cancellation (see [`cancel`]): a
 /// large batch of sequences (`B·T` rows) can take seconds. A multiple of
@@ -63,13 +64,7 @@ pub fn dense_forward(
     for (x, y) in x.chunks(ROWS_PER_CHECK * input).zip(y.chunks_mut(ROWS_PER_CHECK * units)) {
         cancel::check(OP)?;
         let rows = x.len() / input;
-        let beta = match bias {
-            Some(bias) => {
-                y.chunks_exact_mut(units).for_each(|row| row.copy_from_slice(bias));
-                1.0
-            }
-            None => 0.0,
-        };
+        let beta = start_from_bias(y, units, bias);
         gemm(
             1.0,
             MatRef::row_major(x, rows, input),

@@ -33,6 +33,7 @@ use crate::cancel;
 use crate::error::{expect_len, expect_positive, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 use crate::ops::activation::Activation;
+use crate::ops::start_from_bias;
 
 mod split;
 pub use split::{gru_exchange_len, gru_forward_part, Part, PartCall, Shared};
@@ -383,13 +384,7 @@ impl Step<'_> {
         let GruShape { batch, units, .. } = self.shape;
         let StepStates { h_prev, h_recurrent, h_next } = states;
         let h3 = 3 * units;
-        let beta = match recurrent_bias {
-            Some(bias) => {
-                projection.chunks_exact_mut(h3).for_each(|row| row.copy_from_slice(bias));
-                1.0
-            }
-            None => 0.0,
-        };
+        let beta = start_from_bias(projection, h3, recurrent_bias);
         gemm_packed(
             1.0,
             MatRef::row_major(h_recurrent, batch, units),

@@ -19,6 +19,7 @@ use super::{blend, chunk_steps, gather_steps, project, recurrent_blocks, GruOpti
 use crate::cancel;
 use crate::error::{expect_len, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
+use crate::ops::start_from_bias;
 
 /// Floats at the start of the exchange buffer that hold the meeting words:
 /// three are used, on a cache line of their own (the parts spin on it).
@@ -327,13 +328,7 @@ fn run_part(
         state.copy_from_slice(h_shared);
         let h_prev = &state[..];
         let first_columns = if options.reset_after { w3 } else { 2 * width };
-        let beta = match recurrent_bias {
-            Some(bias) => {
-                projection.chunks_exact_mut(w3).for_each(|row| row.copy_from_slice(bias));
-                1.0
-            }
-            None => 0.0,
-        };
+        let beta = start_from_bias(&mut projection, w3, recurrent_bias);
         let first_projection = &mut projection[..batch * first_columns];
         gemm_packed(
             1.0,
