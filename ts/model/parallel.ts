@@ -145,28 +145,20 @@ export class DataParallel {
   }
 
   /**
-   * Predicts rows `order[start .. start + batch]` of `x` into `out` from
-   * output sample `at` on: split by rows across the workers, or, for fewer
-   * rows than workers, with each GRU layer's units split across them; or,
-   * when that is too little work to send, on this thread (still in turn
-   * with the workers' batches, whose layer buffers it shares).
+   * Predicts `rows` of `x` into `out` from output sample `at` on: split by
+   * rows across the workers, or, for fewer rows than workers, with each GRU
+   * layer's units split across them; or, when that is too little work to
+   * send, on this thread (still in turn with the workers' batches, whose
+   * layer buffers it shares).
    */
-  predictBatch(
-    x: Tensor,
-    order: Uint32Array,
-    start: number,
-    batch: number,
-    out: Ptr,
-    at: number,
-  ): Promise<void> {
-    const rows = order.subarray(start, start + batch);
+  predictBatch(x: Tensor, rows: Uint32Array, out: Ptr, at: number): Promise<void> {
     return this.oneAtATime(() => {
-      if (forwardFlopEstimate(this.model, batch) < this.predictHereBelowFlop) {
+      if (forwardFlopEstimate(this.model, rows.length) < this.predictHereBelowFlop) {
         return this.predictLayers(x, rows, out, at, false);
       }
-      return this.splitsByUnits(batch)
+      return this.splitsByUnits(rows.length)
         ? this.predictLayers(x, rows, out, at, true)
-        : this.predictByRows(x, order, start, batch, out, at);
+        : this.predictByRows(x, rows, out, at);
     });
   }
 
@@ -181,21 +173,15 @@ export class DataParallel {
     return result;
   }
 
-  private async predictByRows(
-    x: Tensor,
-    order: Uint32Array,
-    start: number,
-    batch: number,
-    out: Ptr,
-    at: number,
-  ): Promise<void> {
+  /** Forward of `rows` of `x`, split by rows across the workers. */
+  private async predictByRows(x: Tensor, rows: Uint32Array, out: Ptr, at: number): Promise<void> {
     const model = this.model;
     const k = model.kernel;
     const perSample = sizeOf(model.outputShape);
     const inputWidth = x.size / (x.shape[0] as number);
-    const shares = splitRows(batch, this.workers.size).map((share, w) => {
+    const shares = splitRows(rows.length, this.workers.size).map((share, w) => {
       const input = model.scratch.get(`x/${w}`, share.rows * inputWidth);
-      gatherRows(k, x, order.subarray(start + share.offset, start + share.offset + share.rows), input);
+      gatherRows(k, x, rows.subarray(share.offset, share.offset + share.rows), input);
       return { ...share, input, output: model.scratch.get(`predicted/${w}`, share.rows * perSample) };
     });
     await allSettledOrThrow(

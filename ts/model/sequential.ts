@@ -398,7 +398,7 @@ export class Sequential implements TrainingModel {
       for (let start = 0; start < n; start += batchSize) {
         const batch = Math.min(batchSize, n - start);
         if (parallel) {
-          await parallel.predictBatch(x, order, start, batch, out, start);
+          await parallel.predictBatch(x, order.subarray(start, start + batch), out, start);
           continue;
         }
         const bx = this.scratch.get('x', batch * (x.size / n));
