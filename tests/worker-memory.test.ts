@@ -12,28 +12,12 @@
 import { describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
 import { KernelWorkers } from '../ts/worker/workers.js';
+import { productHere } from './support/product-here.js';
 import { randomUniform } from './support/random.js';
 import { within } from './support/within.js';
 
 const kernel = await gw.ready();
 const [T, I, H] = [20, 16, 256];
-
-/**
- * One element of a small product computed on this thread (64 × 0.5 × 0.5 =
- * 16): this thread still allocates and computes after other threads'
- * stacks were freed from it.
- */
-function productHere(): number {
-  const a = kernel.upload(new Float32Array(64 * 64).fill(0.5));
-  const c = kernel.alloc(64 * 64);
-  try {
-    kernel.gemm({ m: 64, n: 64, k: 64 }, { a, b: a, c });
-    return kernel.download(c)[64 * 64 - 1] as number;
-  } finally {
-    kernel.free(a);
-    kernel.free(c);
-  }
-}
 
 /** Resolves once `done()` holds (a model frees its workers' tensors once they have stopped, after `dispose` returns). */
 async function until(done: () => boolean, what: string): Promise<void> {
@@ -59,7 +43,7 @@ describe('worker memory', () => {
     for (let i = 0; i < 8; i++) await cycle(i % 2 === 1);
     expect(kernel.memory.buffer.byteLength).toBe(before);
     expect(kernel.threadId).toBe(thread);
-    expect(productHere()).toBe(16);
+    expect(productHere(kernel)).toBe(16);
   });
 
   it('stays flat over models that train and predict on workers, then are disposed', async () => {

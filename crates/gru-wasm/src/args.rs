@@ -22,7 +22,7 @@ impl Args {
     }
 
     fn claim(&mut self, name: &'static str, offset: u32, written: bool) -> Result<usize, JsError> {
-        let len = registry::length(offset).ok_or_else(|| {
+        let len = registry::length(offset as usize).ok_or_else(|| {
             JsError::new(&format!(
                 "{}: `{name}` (offset {offset}) is not a live tensor: disposed, or never allocated by this kernel",
                 self.op

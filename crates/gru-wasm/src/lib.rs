@@ -20,6 +20,7 @@ use args::Args;
 use gru_core::gemm::{self, MatMut, MatRef};
 use gru_core::init::Initializer;
 use gru_core::KernelError;
+use std::fmt::Write as _;
 use threads::with_workspace;
 use wasm_bindgen::prelude::*;
 
@@ -45,15 +46,26 @@ pub fn is_threaded() -> bool {
 /// Allocates `len` zeroed floats, 16-byte aligned; returns the byte offset.
 #[wasm_bindgen(js_name = allocF32)]
 pub fn alloc_f32(len: u32) -> Result<u32, JsError> {
-    registry::allocate(len).ok_or_else(|| {
-        JsError::new(&format!("allocF32: out of memory allocating {len} floats ({} bytes)", 4 * u64::from(len)))
-    })
+    registry::allocate(len).map(|address| address as u32).ok_or_else(|| out_of_memory(len))
+}
+
+/// The error of an allocation the memory cannot hold. Its message names the
+/// size when there is room left to write it: formatting allocates, and an
+/// allocation failing here would trap instead of reporting.
+fn out_of_memory(len: u32) -> JsError {
+    const SHORT: &str = "allocF32: out of memory";
+    let mut message = String::new();
+    if message.try_reserve(SHORT.len() + 64).is_err() {
+        return JsError::new(SHORT);
+    }
+    let _ = write!(message, "{SHORT} allocating {len} floats ({} bytes)", 4 * u64::from(len));
+    JsError::new(&message)
 }
 
 /// Frees an allocation made by [`alloc_f32`].
 #[wasm_bindgen(js_name = freeF32)]
 pub fn free_f32(offset: u32) -> Result<(), JsError> {
-    if registry::release(offset) {
+    if registry::release(offset as usize) {
         Ok(())
     } else {
         Err(JsError::new(&format!("freeF32: offset {offset} is not a live tensor (freed twice?)")))
@@ -63,7 +75,7 @@ pub fn free_f32(offset: u32) -> Result<(), JsError> {
 /// Float count of a live allocation, or `undefined`.
 #[wasm_bindgen(js_name = lengthF32)]
 pub fn length_f32(offset: u32) -> Option<u32> {
-    registry::length(offset)
+    registry::length(offset as usize)
 }
 
 /// Makes this thread's long calls (a GRU's steps) stop with an error once
@@ -73,7 +85,7 @@ pub fn length_f32(offset: u32) -> Option<u32> {
 pub fn watch_cancel(word: Option<u32>) -> Result<(), JsError> {
     let word = match word {
         Some(offset) => {
-            if registry::length(offset).is_none() {
+            if registry::length(offset as usize).is_none() {
                 return Err(JsError::new(&format!("watchCancel: offset {offset} is not a live tensor")));
             }
             // SAFETY: a live allocation, 16-byte aligned, which the caller
