@@ -61,6 +61,17 @@ describe('relaxed-SIMD builds', () => {
     expect(result.weightRelDiff).toBeLessThan(1e-3);
     // Two workers attached to the relaxed threaded build agree with one thread of it.
     expect(result.workersRelDiff).toBeLessThan(1e-5);
+    // NaN in, NaN out, through every activation, clipping, the losses and a
+    // GRU, in both builds (the relaxed builds' clamps once turned NaN into a
+    // bound, so a diverged model predicted numbers; ReLU returned 0 for NaN).
+    expect(result.nanSwallowedBy).toEqual({ plain: [], relaxed: [] });
+    // Sigmoid and tanh (their polynomials fused in the relaxed builds) as
+    // accurate as the plain builds' against float64: within 3 ulp.
+    for (const build of ['plain', 'relaxed'] as const) {
+      const { sigmoid, tanh } = result.activationUlps[build];
+      expect(sigmoid, `${build} sigmoid`).toBeLessThanOrEqual(3);
+      expect(tanh, `${build} tanh`).toBeLessThanOrEqual(3);
+    }
   }, 120_000);
 });
 
@@ -73,6 +84,8 @@ interface CheckResult {
   lossRelDiff: number;
   weightRelDiff: number;
   workersRelDiff: number;
+  activationUlps: Record<'plain' | 'relaxed', { sigmoid: number; tanh: number }>;
+  nanSwallowedBy: Record<'plain' | 'relaxed', string[]>;
 }
 
 /** The child's script: prints a `CheckResult` as JSON. */
@@ -125,6 +138,80 @@ async function train(kernel, workers) {
   model.dispose();
   return { losses, weights: Float32Array.from(weights.flatMap((w) => [...w])) };
 }
+// Worst distance to float64, in units in the last place of the exact value,
+// over [-87.3, 88.3] (where every result is a normal float).
+const sweep = Float32Array.from({ length: 200_001 }, (_, i) => -87.3 + (175.6 * i) / 200_000);
+const bits = new Uint32Array(1);
+const asFloat = new Float32Array(bits.buffer);
+function ulp(value) {
+  asFloat[0] = Math.abs(value);
+  bits[0] += 1;
+  return asFloat[0] - Math.fround(Math.abs(value));
+}
+function worstUlps(kernel, name, exact) {
+  const p = kernel.upload(sweep);
+  kernel.activationForward(name, p, 1);
+  const got = kernel.download(p);
+  kernel.free(p);
+  let worst = 0;
+  sweep.forEach((x, i) => {
+    const e = exact(x);
+    if (e !== 0) worst = Math.max(worst, Math.abs(got[i] - e) / ulp(e));
+  });
+  return worst;
+}
+const activationUlps = (kernel) => ({
+  sigmoid: worstUlps(kernel, 'sigmoid', (x) => 1 / (1 + Math.exp(-x))),
+  tanh: worstUlps(kernel, 'tanh', Math.tanh),
+});
+// What turns a NaN input into a number: each activation (over enough values
+// for its vectorised loop), gradient clipping by value, the losses, and a
+// GRU (both reset conventions) whose first sequence has one NaN input.
+function nanSwallowedBy(kernel) {
+  const swallowed = [];
+  const nans = [0, 17, 62];
+  for (const name of ['linear', 'sigmoid', 'tanh', 'relu', 'hardSigmoid', 'softmax']) {
+    const values = random(11, 64).map((v) => 8 * v);
+    for (const i of nans) values[i] = Number.NaN;
+    const p = kernel.upload(values);
+    kernel.activationForward(name, p, name === 'softmax' ? 16 : 1);
+    const out = kernel.download(p);
+    if (!nans.every((i) => Number.isNaN(out[i]))) swallowed.push(name);
+    kernel.free(p);
+  }
+  const gradient = random(12, 64);
+  for (const i of nans) gradient[i] = Number.NaN;
+  const g = kernel.upload(gradient);
+  kernel.clipGradients([g], { clipvalue: 0.1 });
+  if (!nans.every((i) => Number.isNaN(kernel.download(g)[i]))) swallowed.push('clipvalue');
+  kernel.free(g);
+  for (const loss of ['binaryCrossentropy', 'categoricalCrossentropy', 'meanSquaredError']) {
+    const predictions = random(13, 64).map((v) => v + 0.5);
+    predictions[17] = Number.NaN;
+    const buffers = { predictions: kernel.upload(predictions), targets: kernel.upload(random(14, 64).map((v) => (v > 0 ? 1 : 0))) };
+    if (!Number.isNaN(kernel.loss(loss, { samples: 16, width: 4 }, buffers))) swallowed.push(loss);
+    for (const p of Object.values(buffers)) kernel.free(p);
+  }
+  const [B, T, I, H] = [3, 4, 5, 32];
+  for (const resetAfter of [false, true]) {
+    const x = random(7, B * T * I);
+    x[I] = Number.NaN;
+    const buffers = {
+      x: kernel.upload(x),
+      kernel: kernel.upload(random(8, I * 3 * H)),
+      recurrentKernel: kernel.upload(random(9, H * 3 * H)),
+      bias: kernel.upload(random(10, (resetAfter ? 2 : 1) * 3 * H)),
+      output: kernel.alloc(B * H),
+    };
+    kernel.gruForward({ batch: B, steps: T, input: I, units: H }, { resetAfter }, buffers);
+    const out = kernel.download(buffers.output);
+    if (!out.subarray(0, H).every(Number.isNaN) || !out.subarray(H).every(Number.isFinite)) {
+      swallowed.push(\`gru (resetAfter: \${resetAfter})\`);
+    }
+    for (const p of Object.values(buffers)) kernel.free(p);
+  }
+  return swallowed;
+}
 const plain = await train(plainSimd, 0);
 const relaxed = await train(relaxedSimd, 0);
 const here = await train(auto, 0);
@@ -138,6 +225,8 @@ console.log(JSON.stringify({
   lossRelDiff: relDiff(relaxed.losses, plain.losses),
   weightRelDiff: relDiff(relaxed.weights, plain.weights),
   workersRelDiff: relDiff(onWorkers.weights, here.weights),
+  activationUlps: { plain: activationUlps(plainSimd), relaxed: activationUlps(relaxedSimd) },
+  nanSwallowedBy: { plain: nanSwallowedBy(plainSimd), relaxed: nanSwallowedBy(relaxedSimd) },
 }));
 process.exit(0);
 `;

@@ -3,7 +3,7 @@
 //! so layers keep outputs, not pre-activations, for backward).
 
 use crate::error::{KernelError, KernelResult};
-use crate::ops::fastmath;
+use crate::ops::{fastmath, keep_nan};
 
 /// Slope of the hard sigmoid: `clamp(0.2·x + 0.5, 0, 1)`, as TensorFlow.js
 /// and Keras 2 define it (Keras 3 changed to `relu6(x + 3) / 6`).
@@ -52,7 +52,7 @@ impl Activation {
             Activation::Linear => {}
             Activation::Sigmoid => fastmath::sigmoid_in_place(values),
             Activation::Tanh => fastmath::tanh_in_place(values),
-            Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Relu => values.iter_mut().for_each(|v| *v = relu(*v)),
             Activation::HardSigmoid => values.iter_mut().for_each(|v| *v = hard_sigmoid(*v)),
             Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
         }
@@ -88,7 +88,14 @@ impl Activation {
 
 #[inline]
 pub fn hard_sigmoid(x: f32) -> f32 {
-    (HARD_SIGMOID_SLOPE * x + 0.5).clamp(0.0, 1.0)
+    keep_nan(x, (HARD_SIGMOID_SLOPE * x + 0.5).clamp(0.0, 1.0))
+}
+
+/// `max(x, 0)`, NaN for NaN (as in TensorFlow and PyTorch; `f32::max`
+/// would return 0).
+#[inline]
+pub fn relu(x: f32) -> f32 {
+    keep_nan(x, if x < 0.0 { 0.0 } else { x })
 }
 
 fn softmax_row(row: &mut [f32]) {
@@ -170,6 +177,23 @@ mod tests {
         let mut s = [1000.0, 0.0, -1000.0];
         Activation::Softmax.forward(&mut s, 3);
         assert_eq!(s, [1.0, 0.0, 0.0]);
+    }
+
+    /// NaN in, NaN out, as in TensorFlow and PyTorch (a diverged model must
+    /// fail loudly, not predict numbers): ReLU's `f32::max` returned 0.
+    #[test]
+    fn nan_passes_through() {
+        for act in
+            [Activation::Linear, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::HardSigmoid]
+        {
+            let mut values: Vec<f32> = (0..64).map(|i| i as f32 / 8.0 - 4.0).collect();
+            for i in [0, 17, 62] {
+                values[i] = f32::NAN;
+            }
+            act.forward(&mut values, 64);
+            assert!([0, 17, 62].iter().all(|&i| values[i].is_nan()), "{act:?}");
+            assert_eq!(values.iter().filter(|v| !v.is_nan()).count(), 61, "{act:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,21 @@ pub mod loss;
 pub mod masking;
 pub mod merge;
 
+/// `value`, a clamp of `x`, made NaN when `x` is NaN. A clamp written as
+/// comparisons (or `f32::clamp`) keeps NaN, but where it vectorises in the
+/// relaxed-SIMD builds LLVM turns it into `f32x4.relaxed_min/max`, which on
+/// x86 return the bound instead: a model whose weights went NaN would then
+/// predict numbers and train on instead of failing. So those builds check;
+/// the others, whose clamps keep NaN already, pay nothing.
+#[inline(always)]
+pub fn keep_nan(x: f32, value: f32) -> f32 {
+    if cfg!(target_feature = "relaxed-simd") && x.is_nan() {
+        x
+    } else {
+        value
+    }
+}
+
 /// Sets every `width`-wide row of `out` to `bias` and returns the β with
 /// which a product then adds to it (1), or, without a bias, the β with which
 /// it overwrites `out` (0): `out ← x·W + bias` in one GEMM.

@@ -2,6 +2,8 @@
 //! tensor's norm (`clipnorm`), by the norm of all gradients together
 //! (`global_clipnorm`), or element-wise (`clipvalue`).
 
+use crate::ops::keep_nan;
+
 /// Euclidean norm, accumulated in f64.
 pub fn norm(values: &[f32]) -> f64 {
     values.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt()
@@ -29,7 +31,7 @@ fn scale_to(grad: &mut [f32], current: f64, max_norm: f32) {
     }
 }
 
-/// Clamps every element to `[−limit, limit]`.
+/// Clamps every element to `[−limit, limit]`; NaN stays NaN.
 pub fn clip_by_value(grad: &mut [f32], limit: f32) {
-    grad.iter_mut().for_each(|g| *g = g.clamp(-limit, limit));
+    grad.iter_mut().for_each(|g| *g = keep_nan(*g, g.clamp(-limit, limit)));
 }
