@@ -7,6 +7,9 @@
 // Blocking on a word of the shared memory (the threaded wasm build, which is
 // built with RUSTC_BOOTSTRAP for `-Zbuild-std` already).
 #![cfg_attr(all(target_arch = "wasm32", target_feature = "atomics"), feature(stdarch_wasm_atomic_wait))]
+// `fmuladdf32` (multiply-add, fused where profitable) for the relaxed-SIMD
+// builds' elementwise functions; Rust has no stable way to ask for it.
+#![cfg_attr(target_feature = "relaxed-simd", feature(core_intrinsics), allow(internal_features))]
 
 pub mod cancel;
 pub mod error;
