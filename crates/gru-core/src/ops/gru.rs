@@ -252,7 +252,9 @@ pub fn gru_forward(
             let gate_block = &mut gates[s * batch * 4 * units..(s + 1) * batch * 4 * units];
             (&before[s * state_len..], &mut after[..state_len], gate_block)
         };
-        let step = Step { shape, options, xw: &xw[local * batch * h3..(local + 1) * batch * h3] };
+        let xw_step = &mut xw[local * batch * h3..(local + 1) * batch * h3];
+        add_input_bias(xw_step, params.bias.map(|b| &b[..h3]));
+        let step = Step { shape, options, xw: xw_step };
         let h_recurrent: &[f32] = match recurrent_mask {
             Some(m) => {
                 dropped_state.iter_mut().zip(h_prev.iter().zip(m)).for_each(|(d, (h, m))| *d = h * m);
@@ -322,25 +324,31 @@ fn gather_steps(shape: GruShape, options: &GruOptions, x: &[f32], first: usize, 
     }
 }
 
-/// `xw = x·W + b_input` for the rows of `x` (`[rows, I]` → `[rows, 3H]`).
+/// `xw = x·W` for the rows of `x` (`[rows, I]` → `[rows, 3H]`), without the
+/// input bias: [`add_input_bias`] adds it one step at a time, as the step
+/// reads its rows. (Started from the bias, the product would write the
+/// whole chunk, larger than the L2 cache, once more and read it back.)
 fn project(params: &GruParams, x: &[f32], xw: &mut [f32], shape: GruShape, ws: &mut GemmWorkspace) {
     let (input, h3) = (shape.input, 3 * shape.units);
     let rows = x.len() / input;
-    let beta = match params.bias {
-        Some(bias) => {
-            xw.chunks_exact_mut(h3).for_each(|row| row.copy_from_slice(&bias[..h3]));
-            1.0
-        }
-        None => 0.0,
-    };
     gemm(
         1.0,
         MatRef::row_major(x, rows, input),
         MatRef::row_major(params.kernel, input, h3),
-        beta,
+        0.0,
         MatMut::row_major(xw, rows, h3),
         ws,
     );
+}
+
+/// Adds the input bias (the first `3H` of `bias`) to each `3H` row of one
+/// step's projection `xw`.
+fn add_input_bias(xw: &mut [f32], bias: Option<&[f32]>) {
+    if let Some(bias) = bias {
+        for row in xw.chunks_exact_mut(bias.len()) {
+            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+        }
+    }
 }
 
 /// The states one step reads and writes, each `[B, H]`.

@@ -15,7 +15,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::{blend, chunk_steps, gather_steps, project, recurrent_blocks, GruOptions, GruParams, GruShape};
+use super::{
+    add_input_bias, blend, chunk_steps, gather_steps, project, recurrent_blocks, GruOptions, GruParams, GruShape,
+};
 use crate::cancel;
 use crate::error::{expect_len, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
@@ -317,7 +319,9 @@ fn run_part(
             gather_steps(shape, options, x, s, &mut x_chunk[..rows * input]);
             project(&own, &x_chunk[..rows * input], &mut xw[..rows * w3], own_shape, ws);
         }
-        let xw = &xw[local * batch * w3..(local + 1) * batch * w3];
+        let xw = &mut xw[local * batch * w3..(local + 1) * batch * w3];
+        add_input_bias(xw, own.bias.map(|b| &b[..w3]));
+        let xw = &*xw;
         // SAFETY: in step s every part reads the whole current state and
         // writes only its units of the next; the meeting that ends step s−1
         // separates them from the writes (and reads) of the step before.
