@@ -201,7 +201,7 @@ pub fn gru_forward(
     }
 
     let (h3, state_len) = (3 * units, batch * units);
-    // The input projection x·W + b is computed for a chunk of steps at a
+    // The input projection x·W is computed for a chunk of steps at a
     // time: one efficient GEMM, and a buffer small next to the cache.
     let chunk = chunk_steps(shape);
     let mut x_chunk = zeroed(OP, "a chunk of inputs", chunk * batch * input)?;
@@ -327,7 +327,7 @@ fn gather_steps(shape: GruShape, options: &GruOptions, x: &[f32], first: usize, 
 /// `xw = x·W` for the rows of `x` (`[rows, I]` → `[rows, 3H]`), without the
 /// input bias: [`add_input_bias`] adds it one step at a time, as the step
 /// reads its rows. (Started from the bias, the product would write the
-/// whole chunk, larger than the L2 cache, once more and read it back.)
+/// whole chunk once more, and read it back.)
 fn project(params: &GruParams, x: &[f32], xw: &mut [f32], shape: GruShape, ws: &mut GemmWorkspace) {
     let (input, h3) = (shape.input, 3 * shape.units);
     let rows = x.len() / input;
