@@ -261,11 +261,7 @@ export class DataParallel {
  */
 function forwardFlopEstimate(model: Sequential, rows: number): number {
   const steps = model.inputShape.length > 1 ? (model.inputShape[0] as number) : 1;
-  const weights = model.layers.reduce(
-    (sum, layer) => sum + layer.weights().reduce((n, w) => n + sizeOf(w.shape), 0),
-    0,
-  );
-  return 2 * rows * steps * weights;
+  return 2 * rows * steps * model.countParams();
 }
 
 /**
