@@ -145,6 +145,14 @@ async function train(kernel, workers) {
   model.dispose();
   return { losses, weights: Float32Array.from(weights.flatMap((w) => [...w])) };
 }
+// \`name\` applied by \`kernel\` to a copy of \`values\` (rows of \`width\`).
+function activated(kernel, name, values, width = 1) {
+  const p = kernel.upload(values);
+  kernel.activationForward(name, p, width);
+  const out = kernel.download(p);
+  kernel.free(p);
+  return out;
+}
 // Worst distance to float64, in units in the last place of the exact value,
 // over [-87.3, 88.3] (where every result is a normal float).
 const sweep = Float32Array.from({ length: 200_001 }, (_, i) => -87.3 + (175.6 * i) / 200_000);
@@ -156,10 +164,7 @@ function ulp(value) {
   return asFloat[0] - Math.fround(Math.abs(value));
 }
 function worstUlps(kernel, name, exact) {
-  const p = kernel.upload(sweep);
-  kernel.activationForward(name, p, 1);
-  const got = kernel.download(p);
-  kernel.free(p);
+  const got = activated(kernel, name, sweep);
   let worst = 0;
   sweep.forEach((x, i) => {
     const e = exact(x);
@@ -180,11 +185,8 @@ function nanSwallowedBy(kernel) {
   for (const name of ['linear', 'sigmoid', 'tanh', 'relu', 'hardSigmoid', 'softmax']) {
     const values = random(11, 64).map((v) => 8 * v);
     for (const i of nans) values[i] = Number.NaN;
-    const p = kernel.upload(values);
-    kernel.activationForward(name, p, name === 'softmax' ? 16 : 1);
-    const out = kernel.download(p);
+    const out = activated(kernel, name, values, name === 'softmax' ? 16 : 1);
     if (!nans.every((i) => Number.isNaN(out[i]))) swallowed.push(name);
-    kernel.free(p);
   }
   const gradient = random(12, 64);
   for (const i of nans) gradient[i] = Number.NaN;
@@ -224,19 +226,12 @@ function nanSwallowedBy(kernel) {
 // fused and an unfused evaluation differ, it is in a few values in 10,000).
 function positionDependent(kernel) {
   const values = random(15, 70_000).map((v) => 12 * v);
-  const once = (name, slice) => {
-    const p = kernel.upload(slice);
-    kernel.activationForward(name, p, 1);
-    const out = kernel.download(p);
-    kernel.free(p);
-    return out;
-  };
   const differing = [];
   for (const name of ['sigmoid', 'tanh']) {
-    const whole = once(name, values);
+    const whole = activated(kernel, name, values);
     let same = true;
     for (let start = 0; start < values.length; start += 7) {
-      const part = once(name, values.subarray(start, start + 7));
+      const part = activated(kernel, name, values.subarray(start, start + 7));
       same &&= part.every((v, i) => Object.is(v, whole[start + i]));
     }
     if (!same) differing.push(name);
