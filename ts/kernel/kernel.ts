@@ -4,7 +4,14 @@
  * is checked on the Rust side against the table of live allocations; a bad
  * one throws an `Error` naming the operation and the argument.
  */
-import { attachGlue, type KernelFlavour, type KernelOptions, type LoadedGlue, loadGlue } from './load.js';
+import {
+  attachGlue,
+  type KernelFlavour,
+  type KernelGlue,
+  type KernelOptions,
+  type LoadedGlue,
+  loadGlue,
+} from './load.js';
 import {
   type Activation,
   DEFAULT_GRU_CONFIG,
@@ -26,7 +33,7 @@ export class Kernel {
   readonly relaxed: boolean;
 
   private constructor(private readonly loaded: LoadedGlue) {
-    this.glue = loaded.glue;
+    this.glue = explainingTraps(loaded.glue);
     this.flavour = loaded.flavour;
     this.relaxed = loaded.relaxed;
   }
@@ -95,11 +102,27 @@ export class Kernel {
    * shared memory: every tensor it allocated, its packing buffers and, unless
    * it freed them itself (`destroyThread`), its stack and thread-local
    * storage. Without this, each worker killed or crashed would leave about
-   * 2 MiB behind.
+   * 2 MiB behind. Throws `unusable` if the worker was stopped inside the
+   * memory's allocator or one of its tables.
    */
   freeThread(thread: number): void {
     const memory = this.glue.freeThread(thread);
     if (memory) this.loaded.exports.__wbindgen_thread_destroy?.(memory[0], memory[1]);
+    // A thread stopped inside the allocator shows only here: the stack's
+    // free above found the allocator held for good (and left it alone).
+    const unusable = this.unusable;
+    if (unusable) throw unusable;
+  }
+
+  /**
+   * Why the kernel's memory can no longer be used, once it cannot: a worker
+   * was stopped (killed, or crashed) while it held the memory's allocator or
+   * one of its tables, which may be half updated. Every later call fails
+   * with this error; load a new kernel.
+   */
+  get unusable(): Error | undefined {
+    const why: unknown = this.glue.memoryUnusable();
+    return why instanceof Error ? why : undefined;
   }
 
   /** The kernel's memory (a SharedArrayBuffer in the `threads` build). */
@@ -624,4 +647,27 @@ function checkCount(op: string, name: string, value: number, allowZero = true): 
  */
 function checkDims(op: string, dims: Record<string, number>, allowZero = false): void {
   for (const [name, value] of Object.entries(dims)) checkCount(op, name, value, allowZero);
+}
+
+/**
+ * `glue`, whose calls throw the kernel's own explanation where they trap
+ * because its memory became unusable (see `Kernel.unusable`): with the
+ * allocator gone, even passing a call a string traps (`unreachable`).
+ */
+function explainingTraps(glue: KernelGlue): KernelGlue {
+  return new Proxy(glue, {
+    get(target, key) {
+      const member: unknown = Reflect.get(target, key);
+      if (typeof member !== 'function') return member;
+      return (...args: unknown[]) => {
+        try {
+          return Reflect.apply(member, target, args);
+        } catch (error) {
+          const why: unknown =
+            error instanceof WebAssembly.RuntimeError ? target.memoryUnusable() : undefined;
+          throw why instanceof Error ? new Error(why.message, { cause: error }) : error;
+        }
+      };
+    },
+  });
 }

@@ -72,6 +72,12 @@ function spawnBrowser(name: string): SpawnedWorker {
     async terminate() {
       worker.terminate();
       fail(new Error(`${name} was terminated`));
+      // A page's worker stops later, at its thread's next check for
+      // interrupts (microseconds into a kernel loop; a bulk fill of a large
+      // buffer takes longer). What it holds in the shared memory is freed
+      // after this (`Kernel.freeThread`), and must not be while it may
+      // still run. (Node's `terminate` resolves once the thread stopped.)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     },
     keepAlive() {},
   };

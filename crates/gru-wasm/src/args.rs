@@ -14,7 +14,8 @@ pub struct Args {
 
 impl Args {
     pub fn new(op: &'static str) -> Self {
-        Args { op, seen: Vec::with_capacity(12) }
+        // Unallocated until a first tensor is found live (see `claim`).
+        Args { op, seen: Vec::new() }
     }
 
     pub fn op(&self) -> &'static str {
@@ -22,7 +23,7 @@ impl Args {
     }
 
     fn claim(&mut self, name: &'static str, offset: u32, written: bool) -> Result<usize, JsError> {
-        let len = registry::length(offset as usize).ok_or_else(|| {
+        let len = registry::length(offset as usize)?.ok_or_else(|| {
             JsError::new(&format!(
                 "{}: `{name}` (offset {offset}) is not a live tensor: disposed, or never allocated by this kernel",
                 self.op
@@ -35,6 +36,11 @@ impl Args {
                     self.op
                 )));
             }
+        }
+        if self.seen.capacity() == 0 {
+            // Not before the lookup above: once the memory is unusable, that
+            // reports it, where an allocation would trap.
+            self.seen.reserve(12);
         }
         self.seen.push((offset, name, written));
         Ok(len as usize)

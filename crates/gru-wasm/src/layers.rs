@@ -30,7 +30,7 @@ pub fn dense_forward(
     let kernel = args.read("kernel", kernel)?;
     let bias = args.read_opt("bias", bias)?;
     let y = args.write("y", y)?;
-    with_workspace(|ws| dense::dense_forward(shape, activation, x, kernel, bias, y, ws)).map_err(js)
+    with_workspace(|ws| dense::dense_forward(shape, activation, x, kernel, bias, y, ws))?.map_err(js)
 }
 
 /// Dense backward from the forward's input `x` and output `y`.
@@ -61,7 +61,7 @@ pub fn dense_backward(
         bias: args.write_opt("dBias", d_bias)?,
         x: args.write_opt("dX", d_x)?,
     };
-    with_workspace(|ws| dense::dense_backward(shape, activation, x, kernel, y, dy, grads, ws)).map_err(js)
+    with_workspace(|ws| dense::dense_backward(shape, activation, x, kernel, y, dy, grads, ws))?.map_err(js)
 }
 
 /// Keras masking: rows of `x [rows, width]` equal to `maskValue` everywhere

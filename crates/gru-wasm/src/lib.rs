@@ -7,6 +7,7 @@
 //! operation and argument. Nothing is ever read or written outside a live
 //! allocation of the right size.
 
+mod alloc;
 mod args;
 mod layers;
 mod loss;
@@ -31,6 +32,13 @@ fn js(error: KernelError) -> JsError {
     JsError::new(&error.to_string())
 }
 
+impl From<spin::Unusable> for JsError {
+    fn from(unusable: spin::Unusable) -> JsError {
+        // Composed at compile time: the allocator may be what is gone.
+        JsError::new(unusable.message)
+    }
+}
+
 /// The module's `WebAssembly.Memory` (shared in the threaded build).
 #[wasm_bindgen(js_name = kernelMemory)]
 pub fn kernel_memory() -> JsValue {
@@ -46,7 +54,11 @@ pub fn is_threaded() -> bool {
 /// Allocates `len` zeroed floats, 16-byte aligned; returns the byte offset.
 #[wasm_bindgen(js_name = allocF32)]
 pub fn alloc_f32(len: u32) -> Result<u32, JsError> {
-    registry::allocate(len).map(|address| address as u32).ok_or_else(|| out_of_memory(len))
+    match registry::allocate(len) {
+        Ok(address) => Ok(address as u32),
+        Err(registry::Refused::Exhausted) => Err(out_of_memory(len)),
+        Err(registry::Refused::Unusable(unusable)) => Err(unusable.into()),
+    }
 }
 
 /// The error of an allocation the memory cannot hold. Its message names the
@@ -65,7 +77,7 @@ fn out_of_memory(len: u32) -> JsError {
 /// Frees an allocation made by [`alloc_f32`].
 #[wasm_bindgen(js_name = freeF32)]
 pub fn free_f32(offset: u32) -> Result<(), JsError> {
-    if registry::release(offset as usize) {
+    if registry::release(offset as usize)? {
         Ok(())
     } else {
         Err(JsError::new(&format!("freeF32: offset {offset} is not a live tensor (freed twice?)")))
@@ -74,8 +86,8 @@ pub fn free_f32(offset: u32) -> Result<(), JsError> {
 
 /// Float count of a live allocation, or `undefined`.
 #[wasm_bindgen(js_name = lengthF32)]
-pub fn length_f32(offset: u32) -> Option<u32> {
-    registry::length(offset as usize)
+pub fn length_f32(offset: u32) -> Result<Option<u32>, JsError> {
+    Ok(registry::length(offset as usize)?)
 }
 
 /// Makes this thread's long calls (a GRU's steps) stop with an error once
@@ -85,7 +97,7 @@ pub fn length_f32(offset: u32) -> Option<u32> {
 pub fn watch_cancel(word: Option<u32>) -> Result<(), JsError> {
     let word = match word {
         Some(offset) => {
-            if registry::length(offset as usize).is_none() {
+            if registry::length(offset as usize)?.is_none() {
                 return Err(JsError::new(&format!("watchCancel: offset {offset} is not a live tensor")));
             }
             // SAFETY: a live allocation, 16-byte aligned, which the caller
@@ -108,15 +120,15 @@ pub fn thread_id() -> u32 {
 /// of `__tls_base` and `__stack_alloc` here): a worker, as it attaches, so
 /// that [`free_thread`] can free them if it never leaves by itself.
 #[wasm_bindgen(js_name = recordThreadMemory)]
-pub fn record_thread_memory(tls_base: u32, stack_alloc: u32) {
-    threads::record_memory(threads::ThreadMemory { tls_base, stack_alloc });
+pub fn record_thread_memory(tls_base: u32, stack_alloc: u32) -> Result<(), JsError> {
+    Ok(threads::record_memory(threads::ThreadMemory { tls_base, stack_alloc })?)
 }
 
 /// A worker's last call before it frees its own stack (wasm-bindgen's
 /// `__wbindgen_thread_destroy`): frees its packing buffers.
 #[wasm_bindgen(js_name = leaveThread)]
-pub fn leave_thread() {
-    threads::leave();
+pub fn leave_thread() -> Result<(), JsError> {
+    Ok(threads::leave()?)
 }
 
 /// Frees what thread `thread`, a worker that is gone, still held: its
@@ -129,20 +141,41 @@ pub fn free_thread(thread: u32) -> Result<Option<Vec<u32>>, JsError> {
     if thread == threads::thread_id() {
         return Err(JsError::new("freeThread: a thread cannot free itself this way"));
     }
-    registry::release_thread(thread);
-    Ok(threads::release(thread).map(|memory| vec![memory.tls_base, memory.stack_alloc]))
+    registry::release_thread(thread)?;
+    Ok(threads::release(thread)?.map(|memory| vec![memory.tls_base, memory.stack_alloc]))
+}
+
+/// `undefined` while the memory is usable; once a thread was found stopped
+/// inside one of its locks (see `spin`), the error every call reports.
+#[wasm_bindgen(js_name = memoryUnusable)]
+pub fn memory_unusable() -> JsValue {
+    spin::MEMORY.get().map_or(JsValue::UNDEFINED, |unusable| JsError::from(unusable).into())
+}
+
+/// Holds one of the memory's locks on this thread for `ms` milliseconds (0:
+/// the allocator, 1: the tensor table, 2: the thread table): how a test
+/// stops a worker inside one.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = holdLockForTests)]
+pub fn hold_lock_for_tests(lock: u32, ms: f64) -> Result<(), JsError> {
+    match lock {
+        0 => Ok(alloc::hold_lock(ms)?),
+        1 => Ok(registry::hold_lock(ms)?),
+        2 => Ok(threads::hold_lock(ms)?),
+        _ => Err(JsError::new("holdLockForTests: lock is 0, 1 or 2")),
+    }
 }
 
 /// Bytes held by live tensors.
 #[wasm_bindgen(js_name = liveBytes)]
-pub fn live_bytes() -> f64 {
-    registry::live().0 as f64
+pub fn live_bytes() -> Result<f64, JsError> {
+    Ok(registry::live()?.0 as f64)
 }
 
 /// Number of live tensors.
 #[wasm_bindgen(js_name = liveTensors)]
-pub fn live_tensors() -> u32 {
-    registry::live().1
+pub fn live_tensors() -> Result<u32, JsError> {
+    Ok(registry::live()?.1)
 }
 
 /// Fills a `[rows, cols]` tensor with a Keras initializer (`rows` is the
@@ -193,6 +226,6 @@ pub fn gemm(
     check("c", c.len(), [m, n])?;
     let a = if trans_a { MatRef::row_major(a, k, m).t() } else { MatRef::row_major(a, m, k) };
     let b = if trans_b { MatRef::row_major(b, n, k).t() } else { MatRef::row_major(b, k, n) };
-    with_workspace(|ws| gemm::gemm(alpha, a, b, beta, MatMut::row_major(c, m, n), ws));
+    with_workspace(|ws| gemm::gemm(alpha, a, b, beta, MatMut::row_major(c, m, n), ws))?;
     Ok(())
 }

@@ -106,7 +106,7 @@ pub fn gru_forward(
     let cache = args.write_opt("cache", cache)?;
     with_workspace(|ws| {
         gru::gru_forward(shape, &options, &params, x, initial_state, mask, recurrent_mask, output, cache, ws)
-    })
+    })?
     .map_err(js)
 }
 
@@ -171,7 +171,7 @@ pub fn gru_forward_part(
     let output = args.shared("output", output)?;
     let part = Part { index: part as usize, count: parts as usize };
     let call = PartCall { x, initial_state, mask, part, exchange, output };
-    with_workspace(|ws| gru::gru_forward_part(shape, &options, &params, call, ws)).map_err(js)
+    with_workspace(|ws| gru::gru_forward_part(shape, &options, &params, call, ws))?.map_err(js)
 }
 
 /// GRU backward through time; gradients are written, not accumulated.
@@ -233,6 +233,6 @@ pub fn gru_backward(
     };
     with_workspace(|ws| {
         gru::gru_backward(shape, &options, &params, x, cache, mask, recurrent_mask, d_output, grads, ws)
-    })
+    })?
     .map_err(js)
 }

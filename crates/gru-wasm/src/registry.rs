@@ -7,9 +7,10 @@
 //! Nothing here can fail while the table's lock is held: the table grows
 //! with `try_reserve`, which returns an error instead of trapping when the
 //! memory is exhausted, and removals never allocate. A trap under the lock
-//! would leave it taken, and every thread would then spin on it for ever.
+//! would leave it taken for good, and the memory unusable (see
+//! [`crate::spin`]).
 
-use crate::spin::{SpinGuard, SpinLock};
+use crate::spin::{unusable, SpinGuard, SpinLock, Unusable};
 use crate::threads::thread_id;
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::collections::hash_map::DefaultHasher;
@@ -34,10 +35,19 @@ struct Entry {
 type Table = HashMap<usize, Entry, BuildHasherDefault<DefaultHasher>>;
 
 /// The live allocations, shared by every thread of the memory.
-static LIVE: SpinLock<Table> = SpinLock::new(HashMap::with_hasher(BuildHasherDefault::new()));
+static LIVE: SpinLock<Table> =
+    SpinLock::new(&unusable!("the tensor table"), HashMap::with_hasher(BuildHasherDefault::new()));
 
-fn table() -> SpinGuard<'static, Table> {
+fn table() -> Result<SpinGuard<'static, Table>, Unusable> {
     LIVE.lock()
+}
+
+/// Why [`allocate`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The memory cannot hold the tensor, or the table's growth to record it.
+    Exhausted,
+    Unusable(Unusable),
 }
 
 fn layout(len: u32) -> Option<Layout> {
@@ -45,47 +55,47 @@ fn layout(len: u32) -> Option<Layout> {
     Layout::from_size_align(bytes, ALIGN).ok()
 }
 
-/// Allocates `len` zeroed floats; `None` when the memory cannot hold them,
-/// or cannot hold the table's growth to record them.
-pub fn allocate(len: u32) -> Option<usize> {
-    let layout = layout(len)?;
+/// Allocates `len` zeroed floats.
+pub fn allocate(len: u32) -> Result<usize, Refused> {
+    let layout = layout(len).ok_or(Refused::Exhausted)?;
     // SAFETY: the layout has a non-zero size.
     let ptr = unsafe { alloc_zeroed(layout) };
     if ptr.is_null() {
-        return None;
+        // Null too when the allocator's lock refused: say which.
+        return Err(crate::spin::MEMORY.get().map_or(Refused::Exhausted, Refused::Unusable));
     }
     let address = ptr as usize;
     let entry = Entry { len, thread: thread_id() };
-    let recorded = {
-        let mut table = table();
-        table.try_reserve(1).map(|()| table.insert(address, entry)).is_ok()
+    let recorded = match table() {
+        Ok(mut table) => table.try_reserve(1).map(|()| table.insert(address, entry)).map_err(|_| Refused::Exhausted),
+        Err(unusable) => Err(Refused::Unusable(unusable)),
     };
-    if !recorded {
+    if let Err(refused) = recorded {
         // SAFETY: allocated above with this entry's length, never recorded.
         unsafe { deallocate(address, entry) };
-        return None;
+        return Err(refused);
     }
-    Some(address)
+    Ok(address)
 }
 
 /// Frees an allocation; `false` if `address` is not a live allocation.
-pub fn release(address: usize) -> bool {
-    let Some(entry) = table().remove(&address) else {
-        return false;
+pub fn release(address: usize) -> Result<bool, Unusable> {
+    let Some(entry) = table()?.remove(&address) else {
+        return Ok(false);
     };
     // SAFETY: `address` came from `allocate` with this entry's length and was live.
     unsafe { deallocate(address, entry) };
-    true
+    Ok(true)
 }
 
 /// Frees every live allocation that thread `thread` made (a worker that is
 /// gone: what it held would otherwise never be freed); returns how many.
-pub fn release_thread(thread: u32) -> u32 {
+pub fn release_thread(thread: u32) -> Result<u32, Unusable> {
     let mut freed = 0;
     // Freed while the table is held (a list of them to free afterwards
     // would allocate under the lock); `allocate` also takes the table
     // before the allocator, never the other way round.
-    table().retain(|&address, entry| {
+    table()?.retain(|&address, entry| {
         if entry.thread != thread {
             return true;
         }
@@ -95,7 +105,7 @@ pub fn release_thread(thread: u32) -> u32 {
         freed += 1;
         false
     });
-    freed
+    Ok(freed)
 }
 
 /// # Safety
@@ -107,49 +117,29 @@ unsafe fn deallocate(address: usize, entry: Entry) {
 }
 
 /// The float count of the live allocation that starts at `address`.
-pub fn length(address: usize) -> Option<u32> {
-    table().get(&address).map(|e| e.len)
+pub fn length(address: usize) -> Result<Option<u32>, Unusable> {
+    Ok(table()?.get(&address).map(|e| e.len))
 }
 
 /// Bytes held by live allocations, and how many there are.
-pub fn live() -> (u64, u32) {
-    let table = table();
-    (table.values().map(|e| 4 * u64::from(e.len)).sum(), table.len() as u32)
+pub fn live() -> Result<(u64, u32), Unusable> {
+    let table = table()?;
+    Ok((table.values().map(|e| 4 * u64::from(e.len)).sum(), table.len() as u32))
+}
+
+/// Holds the table's lock for `ms` milliseconds, on this thread: how a test
+/// stops a worker inside the table.
+pub fn hold_lock(ms: f64) -> Result<(), Unusable> {
+    let _held = table()?;
+    crate::spin::wait_ms(ms);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::alloc::{GlobalAlloc, System};
-    use std::cell::Cell;
+    use crate::alloc::limited::LIMIT;
     use std::sync::Mutex;
-
-    thread_local! {
-        /// The largest allocation this thread's allocator grants.
-        static LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-
-    /// The system allocator, refusing on a thread what exceeds its limit:
-    /// memory exhausted at a chosen moment. (`alloc_zeroed` is the trait's,
-    /// which goes through `alloc`.)
-    struct Limited;
-
-    // SAFETY: forwards to `System`, or returns null, which callers handle.
-    unsafe impl GlobalAlloc for Limited {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            if layout.size() > LIMIT.with(Cell::get) {
-                return std::ptr::null_mut();
-            }
-            unsafe { System.alloc(layout) }
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            unsafe { System.dealloc(ptr, layout) }
-        }
-    }
-
-    #[global_allocator]
-    static ALLOCATOR: Limited = Limited;
 
     /// The table is the process's: its tests take turns.
     static TURN: Mutex<()> = Mutex::new(());
@@ -157,10 +147,10 @@ mod tests {
     #[test]
     fn a_table_that_cannot_grow_refuses_the_allocation_and_stays_usable() {
         let _turn = TURN.lock().unwrap();
-        let before = live();
+        let before = live().unwrap();
         let mut held = Vec::new();
         while {
-            let table = table();
+            let table = table().unwrap();
             table.len() < table.capacity()
         } {
             held.push(allocate(1).unwrap());
@@ -169,28 +159,28 @@ mod tests {
         LIMIT.with(|limit| limit.set(64));
         let refused = allocate(1);
         LIMIT.with(|limit| limit.set(usize::MAX));
-        assert_eq!(refused, None);
-        assert_eq!(live().1, before.1 + held.len() as u32, "the refused tensor was freed");
+        assert_eq!(refused, Err(Refused::Exhausted));
+        assert_eq!(live().unwrap().1, before.1 + held.len() as u32, "the refused tensor was freed");
         let more = allocate(1).expect("the table is not left locked, and grows again");
         for address in held.into_iter().chain([more]) {
-            assert!(release(address));
+            assert!(release(address).unwrap());
         }
-        assert_eq!(live(), before);
+        assert_eq!(live().unwrap(), before);
     }
 
     #[test]
     fn a_gone_threads_allocations_are_freed_and_no_others() {
         let _turn = TURN.lock().unwrap();
-        let before = live();
+        let before = live().unwrap();
         let mine = allocate(8).unwrap();
         let (thread, theirs) =
             std::thread::spawn(|| (thread_id(), [allocate(1), allocate(100), allocate(3)])).join().unwrap();
-        assert!(theirs.iter().all(Option::is_some));
-        assert_eq!(release_thread(thread), 3);
-        assert_eq!(release_thread(thread), 0);
-        assert!(theirs.iter().all(|&address| length(address.unwrap()).is_none()));
-        assert_eq!(length(mine), Some(8));
-        assert!(release(mine));
-        assert_eq!(live(), before);
+        assert!(theirs.iter().all(Result::is_ok));
+        assert_eq!(release_thread(thread).unwrap(), 3);
+        assert_eq!(release_thread(thread).unwrap(), 0);
+        assert!(theirs.iter().all(|&address| length(address.unwrap()).unwrap().is_none()));
+        assert_eq!(length(mine), Ok(Some(8)));
+        assert!(release(mine).unwrap());
+        assert_eq!(live().unwrap(), before);
     }
 }

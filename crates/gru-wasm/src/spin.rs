@@ -1,18 +1,99 @@
-//! The lock shared by the kernel's process-wide tables (live tensors, each
-//! thread's state): one that every thread may take, the browser's main
-//! thread included.
+//! The lock shared by the kernel's allocator and its process-wide tables
+//! (live tensors, each thread's state): one that every thread may take, the
+//! browser's main thread included, and that notices a holder which will
+//! never let go.
+//!
+//! A worker can be killed at any instruction (`Worker.terminate`, a worker
+//! cut off after ignoring a request to stop). Killed inside one of these
+//! locks, it never releases it, and what the lock guards may be half
+//! updated. Instead of spinning for ever (a frozen page, a hung process),
+//! a thread that finds a lock held without a change for [`STUCK_AFTER_MS`]
+//! (sections last microseconds) declares the memory unusable: that lock and
+//! every other lock of the memory refuse from then on, with an error naming
+//! what was held.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+/// How long a lock may stay taken by one holder before that holder counts
+/// as gone. The longest legitimate sections (a table of a million tensors
+/// rehashing, a gone worker's tensors freed) take milliseconds.
+pub const STUCK_AFTER_MS: f64 = 2000.0;
+
+/// Failed attempts between two looks at the clock (a clock read costs a
+/// call out of WebAssembly).
+const SPINS_PER_LOOK: u32 = 1 << 14;
+
+/// Why the memory's locks refuse: a thread was stopped while holding the
+/// lock guarding [`Unusable::what`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unusable {
+    pub what: &'static str,
+    /// The error's whole text, composed at compile time: an error raised
+    /// because the allocator is gone cannot allocate its message.
+    pub message: &'static str,
+}
+
+/// The [`Unusable`] of a lock guarding `$what` (a literal).
+macro_rules! unusable {
+    ($what:literal) => {
+        crate::spin::Unusable {
+            what: $what,
+            message: concat!(
+                "the kernel's memory is unusable: a worker was stopped while it held ",
+                $what,
+                ", which may be half updated; a new kernel is needed (reload the page or restart the process)"
+            ),
+        }
+    };
+}
+pub(crate) use unusable;
+
+/// Set once, by the first thread to find a lock stuck; shared by every lock
+/// of one memory.
+pub struct Poison {
+    held: AtomicPtr<Unusable>,
+}
+
+impl Poison {
+    pub const fn new() -> Self {
+        Poison { held: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+
+    /// The stuck lock, once one was found.
+    pub fn get(&self) -> Option<Unusable> {
+        let held = self.held.load(Ordering::Acquire);
+        // SAFETY: only ever set to a lock's `'static` name.
+        (!held.is_null()).then(|| unsafe { *held })
+    }
+
+    fn set(&self, name: &'static Unusable) -> Unusable {
+        let mine = name as *const Unusable as *mut Unusable;
+        match self.held.compare_exchange(std::ptr::null_mut(), mine, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => *name,
+            // SAFETY: as in `get`.
+            Err(first) => unsafe { *first },
+        }
+    }
+}
+
+/// The poison of the kernel's memory, shared by its allocator and tables.
+pub static MEMORY: Poison = Poison::new();
 
 /// A lock that spins instead of waiting. A browser's main thread may not
 /// execute `memory.atomic.wait` (it traps), which is what `std::sync::Mutex`
-/// does under contention; the tables behind these locks are held for a
-/// lookup or an insertion at a time, so spinning is short. (Rust's own wasm
-/// allocator spins for the same reason.)
+/// does under contention; the sections behind these locks last a lookup, an
+/// insertion or an allocation, so spinning is short.
+///
+/// The lock word counts acquisitions: even when free, odd while held. A
+/// waiter that sees the same odd value for [`STUCK_AFTER_MS`] knows that one
+/// holder has kept it all that time.
 pub struct SpinLock<T> {
-    locked: AtomicBool,
+    word: AtomicU32,
+    name: &'static Unusable,
+    poison: &'static Poison,
+    stuck_after_ms: f64,
     value: UnsafeCell<T>,
 }
 
@@ -20,20 +101,52 @@ pub struct SpinLock<T> {
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
-    pub const fn new(value: T) -> Self {
-        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+    /// A lock of the kernel's memory, guarding what `name` names.
+    pub const fn new(name: &'static Unusable, value: T) -> Self {
+        Self::with_poison(name, &MEMORY, STUCK_AFTER_MS, value)
     }
 
-    pub fn lock(&self) -> SpinGuard<'_, T> {
-        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    pub const fn with_poison(name: &'static Unusable, poison: &'static Poison, stuck_after_ms: f64, value: T) -> Self {
+        SpinLock { word: AtomicU32::new(0), name, poison, stuck_after_ms, value: UnsafeCell::new(value) }
+    }
+
+    /// Takes the lock; an error, instead of spinning on, once the memory is
+    /// unusable or this lock's holder turns out to be gone.
+    pub fn lock(&self) -> Result<SpinGuard<'_, T>, Unusable> {
+        let mut spins = 0u32;
+        // The held value being watched, and since when (ms).
+        let mut watched: Option<(u32, f64)> = None;
+        loop {
+            if let Some(unusable) = self.poison.get() {
+                return Err(unusable);
+            }
+            let word = self.word.load(Ordering::Relaxed);
+            let held = word & 1 == 1;
+            if !held && self.word.compare_exchange_weak(word, word + 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return Ok(SpinGuard { lock: self, held: word + 1 });
+            }
             std::hint::spin_loop();
+            spins += 1;
+            if !held || spins < SPINS_PER_LOOK {
+                continue;
+            }
+            spins = 0;
+            let now = clock_ms();
+            match watched {
+                Some((value, since)) if value == word => {
+                    if now - since >= self.stuck_after_ms {
+                        return Err(self.poison.set(self.name));
+                    }
+                }
+                _ => watched = Some((word, now)),
+            }
         }
-        SpinGuard { lock: self }
     }
 }
 
 pub struct SpinGuard<'a, T> {
     lock: &'a SpinLock<T>,
+    held: u32,
 }
 
 impl<T> Deref for SpinGuard<'_, T> {
@@ -53,6 +166,86 @@ impl<T> DerefMut for SpinGuard<'_, T> {
 
 impl<T> Drop for SpinGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.locked.store(false, Ordering::Release);
+        self.lock.word.store(self.held.wrapping_add(1), Ordering::Release);
+    }
+}
+
+/// Spins for `ms` milliseconds (a test's holder, there to be killed).
+pub fn wait_ms(ms: f64) {
+    let start = clock_ms();
+    while clock_ms() - start < ms {
+        std::hint::spin_loop();
+    }
+}
+
+// `Date.now` exists in every JavaScript realm (page, worker, Node) and
+// needs nothing allocated to call: the clock is read inside the allocator.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+/// Milliseconds from some fixed moment.
+#[cfg(target_arch = "wasm32")]
+fn clock_ms() -> f64 {
+    date_now()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn clock_ms() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    static ONE: Unusable = unusable!("the first table");
+    static OTHER: Unusable = unusable!("the second table");
+
+    #[test]
+    fn a_holder_that_never_lets_go_makes_every_lock_of_its_memory_refuse() {
+        static POISON: Poison = Poison::new();
+        static FIRST: SpinLock<u32> = SpinLock::with_poison(&ONE, &POISON, 100.0, 0);
+        static SECOND: SpinLock<u32> = SpinLock::with_poison(&OTHER, &POISON, 100.0, 0);
+        *SECOND.lock().unwrap() += 1;
+        // A thread stopped inside its section: the guard is never dropped.
+        std::thread::spawn(|| std::mem::forget(FIRST.lock().unwrap())).join().unwrap();
+        let start = Instant::now();
+        assert_eq!(FIRST.lock().err(), Some(ONE));
+        assert!(start.elapsed().as_millis() >= 100, "not before the holder had it for the whole time");
+        assert_eq!(SECOND.lock().err(), Some(ONE), "the other locks of the memory refuse too");
+        assert!(ONE.message.contains("stopped while it held the first table"));
+    }
+
+    #[test]
+    fn a_holder_that_lets_go_in_time_is_waited_for() {
+        static POISON: Poison = Poison::new();
+        static LOCK: SpinLock<u32> = SpinLock::with_poison(&ONE, &POISON, 300.0, 0);
+        let guard = LOCK.lock().unwrap();
+        let waiter = std::thread::spawn(|| {
+            *LOCK.lock().unwrap() += 1;
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(guard);
+        waiter.join().unwrap();
+        // Taken over and over, each time briefly, for longer than the limit.
+        let start = Instant::now();
+        let busy = std::thread::spawn(move || {
+            while start.elapsed().as_millis() < 600 {
+                *LOCK.lock().unwrap() += 1;
+            }
+        });
+        while start.elapsed().as_millis() < 600 {
+            *LOCK.lock().unwrap() += 1;
+        }
+        busy.join().unwrap();
+        assert_eq!(POISON.get(), None);
     }
 }

@@ -9,10 +9,9 @@
 //! cost the memory its stack (1 MiB) and its packing buffers (up to 1.1 MiB)
 //! for as long as the page or process lives. The table is a fixed array, so
 //! nothing allocates while its lock is held: an allocation failing there
-//! (memory exhausted) would trap with the lock taken, and every thread would
-//! then spin on it.
+//! (memory exhausted) would trap with the lock taken for good.
 
-use crate::spin::SpinLock;
+use crate::spin::{unusable, SpinLock, Unusable};
 use gru_core::gemm::GemmWorkspace;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -54,7 +53,7 @@ const FREE: ThreadState = ThreadState { thread: 0, workspace: None, memory: None
 /// would not be freed.
 const SLOTS: usize = 256;
 
-static THREADS: SpinLock<[ThreadState; SLOTS]> = SpinLock::new([FREE; SLOTS]);
+static THREADS: SpinLock<[ThreadState; SLOTS]> = SpinLock::new(&unusable!("the thread table"), [FREE; SLOTS]);
 
 /// The slot of `thread`, claiming a free one for it if `claim`.
 fn slot(table: &mut [ThreadState; SLOTS], thread: u32, claim: bool) -> Option<&mut ThreadState> {
@@ -67,45 +66,58 @@ fn slot(table: &mut [ThreadState; SLOTS], thread: u32, claim: bool) -> Option<&m
 
 /// Runs `f` with this thread's packing buffers, grown by its earlier calls
 /// and kept for its later ones (a GRU multiplies once per time step).
-pub fn with_workspace<T>(f: impl FnOnce(&mut GemmWorkspace) -> T) -> T {
+pub fn with_workspace<T>(f: impl FnOnce(&mut GemmWorkspace) -> T) -> Result<T, Unusable> {
     let thread = thread_id();
-    let taken = slot(&mut THREADS.lock(), thread, true).and_then(|state| state.workspace.take());
+    let taken = slot(&mut *THREADS.lock()?, thread, true).and_then(|state| state.workspace.take());
     let mut workspace = taken.unwrap_or_default();
     let result = f(&mut workspace);
-    let unkept = match slot(&mut THREADS.lock(), thread, true) {
-        Some(state) => state.workspace.replace(workspace),
-        None => Some(workspace),
+    let unkept = match THREADS.lock() {
+        Ok(mut table) => match slot(&mut table, thread, true) {
+            Some(state) => state.workspace.replace(workspace),
+            None => Some(workspace),
+        },
+        Err(_) => Some(workspace),
     };
     drop(unkept);
-    result
+    Ok(result)
 }
 
 /// Records where this thread's stack and thread-local block are (a worker,
 /// as it attaches), for [`release`].
-pub fn record_memory(memory: ThreadMemory) {
-    if let Some(state) = slot(&mut THREADS.lock(), thread_id(), true) {
+pub fn record_memory(memory: ThreadMemory) -> Result<(), Unusable> {
+    if let Some(state) = slot(&mut *THREADS.lock()?, thread_id(), true) {
         state.memory = Some(memory);
     }
+    Ok(())
 }
 
 /// Empties the slot of `thread` and returns what it held, for the caller to
 /// drop once the lock is released.
-fn take(thread: u32) -> Option<ThreadState> {
-    slot(&mut THREADS.lock(), thread, false).map(|state| std::mem::replace(state, FREE))
+fn take(thread: u32) -> Result<Option<ThreadState>, Unusable> {
+    Ok(slot(&mut *THREADS.lock()?, thread, false).map(|state| std::mem::replace(state, FREE)))
 }
 
 /// This thread's leaving (a worker closing): frees its packing buffers and
 /// forgets its stack, which the caller frees next, itself, through
 /// wasm-bindgen. Once this has run, [`release`] frees nothing of it twice.
-pub fn leave() {
-    drop(take(thread_id()));
+pub fn leave() -> Result<(), Unusable> {
+    drop(take(thread_id())?);
+    Ok(())
 }
 
 /// Frees the packing buffers of thread `thread`, a worker that is gone, and
 /// returns where its stack and thread-local block are for the caller to free,
 /// unless the worker left ([`leave`]) and freed them itself.
-pub fn release(thread: u32) -> Option<ThreadMemory> {
-    take(thread)?.memory
+pub fn release(thread: u32) -> Result<Option<ThreadMemory>, Unusable> {
+    Ok(take(thread)?.and_then(|state| state.memory))
+}
+
+/// Holds the table's lock for `ms` milliseconds, on this thread: how a test
+/// stops a worker inside the table.
+pub fn hold_lock(ms: f64) -> Result<(), Unusable> {
+    let _held = THREADS.lock()?;
+    crate::spin::wait_ms(ms);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -124,7 +136,8 @@ mod tests {
                 MatMut::row_major(&mut c, 64, 64),
                 ws,
             )
-        });
+        })
+        .unwrap();
         assert!(c.iter().all(|&v| v == 64.0));
     }
 
@@ -133,32 +146,32 @@ mod tests {
         let memory = ThreadMemory { tls_base: 1024, stack_alloc: 65536 };
         let killed = std::thread::spawn(move || {
             product_on_this_thread();
-            record_memory(memory);
+            record_memory(memory).unwrap();
             thread_id()
         })
         .join()
         .unwrap();
         let closed = std::thread::spawn(move || {
-            record_memory(memory);
+            record_memory(memory).unwrap();
             product_on_this_thread();
-            leave();
+            leave().unwrap();
             thread_id()
         })
         .join()
         .unwrap();
         assert_ne!(killed, closed);
-        let holds = |thread: u32| THREADS.lock().iter().any(|state| state.thread == thread);
+        let holds = |thread: u32| THREADS.lock().unwrap().iter().any(|state| state.thread == thread);
         assert!(holds(killed), "a killed worker's buffers stay until released");
-        assert_eq!(release(killed), Some(memory));
-        assert_eq!(release(killed), None, "a stack is handed back once");
+        assert_eq!(release(killed).unwrap(), Some(memory));
+        assert_eq!(release(killed).unwrap(), None, "a stack is handed back once");
         assert!(!holds(closed), "a worker that left holds nothing");
-        assert_eq!(release(closed), None, "a worker that left freed its own stack");
+        assert_eq!(release(closed).unwrap(), None, "a worker that left freed its own stack");
     }
 
     #[test]
     fn a_thread_keeps_its_buffers_between_calls() {
         product_on_this_thread();
         let thread = thread_id();
-        assert!(THREADS.lock().iter().any(|state| state.thread == thread && state.workspace.is_some()));
+        assert!(THREADS.lock().unwrap().iter().any(|state| state.thread == thread && state.workspace.is_some()));
     }
 }
