@@ -22,8 +22,12 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 pub const STUCK_AFTER_MS: f64 = 2000.0;
 
 /// Failed attempts between two looks at the clock (a clock read costs a
-/// call out of WebAssembly).
+/// call out of WebAssembly); they take well under a millisecond.
 const SPINS_PER_LOOK: u32 = 1 << 14;
+
+/// A longer pause between two looks (the waiter itself was descheduled or
+/// paused) starts the watch again.
+const MAX_LOOK_GAP_MS: f64 = 100.0;
 
 /// Why the memory's locks refuse: a thread was stopped while holding the
 /// lock guarding [`Unusable::what`].
@@ -114,8 +118,8 @@ impl<T> SpinLock<T> {
     /// unusable or this lock's holder turns out to be gone.
     pub fn lock(&self) -> Result<SpinGuard<'_, T>, Unusable> {
         let mut spins = 0u32;
-        // The held value being watched, and since when (ms).
-        let mut watched: Option<(u32, f64)> = None;
+        // The held value being watched, since when, and when last seen (ms).
+        let mut watched: Option<(u32, f64, f64)> = None;
         loop {
             if let Some(unusable) = self.poison.get() {
                 return Err(unusable);
@@ -132,13 +136,17 @@ impl<T> SpinLock<T> {
             }
             spins = 0;
             let now = clock_ms();
-            match watched {
-                Some((value, since)) if value == word => {
-                    if now - since >= self.stuck_after_ms {
+            match &mut watched {
+                // Watched without a gap: a paused page or process (a frozen
+                // tab, a stopped debugger) pauses the holder too, so time
+                // that passed unwatched counts for nothing.
+                Some((value, since, last)) if *value == word && now - *last <= MAX_LOOK_GAP_MS => {
+                    if now - *since >= self.stuck_after_ms {
                         return Err(self.poison.set(self.name));
                     }
+                    *last = now;
                 }
-                _ => watched = Some((word, now)),
+                _ => watched = Some((word, now, now)),
             }
         }
     }
@@ -198,13 +206,22 @@ fn clock_ms() -> f64 {
     use std::sync::OnceLock;
     use std::time::Instant;
     static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+    #[cfg(test)]
+    let skew = tests::CLOCK_SKEW_MS.load(Ordering::Relaxed) as f64;
+    #[cfg(not(test))]
+    let skew = 0.0;
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0 + skew
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU64;
     use std::time::Instant;
+
+    /// Added to every thread's clock: a test moves it forward as a paused
+    /// process would find it on waking.
+    pub static CLOCK_SKEW_MS: AtomicU64 = AtomicU64::new(0);
 
     static ONE: Unusable = unusable!("the first table");
     static OTHER: Unusable = unusable!("the second table");
@@ -247,5 +264,20 @@ mod tests {
         }
         busy.join().unwrap();
         assert_eq!(POISON.get(), None);
+    }
+
+    #[test]
+    fn time_that_passed_unwatched_does_not_count() {
+        static POISON: Poison = Poison::new();
+        static LOCK: SpinLock<u32> = SpinLock::with_poison(&ONE, &POISON, 300.0, 0);
+        std::thread::spawn(|| std::mem::forget(LOCK.lock().unwrap())).join().unwrap();
+        let start = Instant::now();
+        let waiter = std::thread::spawn(move || (LOCK.lock().err(), start.elapsed().as_millis()));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // The clock jumps 10 s, as if the process had been paused.
+        CLOCK_SKEW_MS.fetch_add(10_000, Ordering::Relaxed);
+        let (refused, after_ms) = waiter.join().unwrap();
+        assert_eq!(refused, Some(ONE));
+        assert!(after_ms >= 50 + 300, "refused {after_ms} ms in: the jump counted as time held");
     }
 }
