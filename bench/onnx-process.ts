@@ -53,14 +53,18 @@ export class OnnxProcess {
     const next = this.queue.then(
       () =>
         new Promise<{ ok: true; ms?: number }>((resolve, reject) => {
-          const onExit = (code: number | null) =>
+          // Whichever comes first removes the other's listener.
+          const onExit = (code: number | null) => {
+            this.child.off('message', onReply);
             reject(new Error(`ONNX Runtime process (${this.threads} threads) exited with ${code}`));
-          this.child.once('exit', onExit);
-          this.child.once('message', (reply: Reply) => {
+          };
+          const onReply = (reply: Reply) => {
             this.child.off('exit', onExit);
             if (reply.ok) resolve(reply);
             else reject(new Error(`ONNX Runtime (${this.threads} threads): ${reply.error}`));
-          });
+          };
+          this.child.once('exit', onExit);
+          this.child.once('message', onReply);
           this.child.send(request);
         }),
     );
