@@ -8,13 +8,14 @@
  *
  * Each case runs in a process of its own (its memory ends unusable), with a
  * raw worker that attaches to the kernel's memory and holds one lock until
- * it is killed.
+ * it is killed; the library's own workers, started before, still stop.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runScript } from './support/script.js';
 
 const index = fileURLToPath(new URL('../ts/index.ts', import.meta.url));
+const workersModule = fileURLToPath(new URL('../ts/worker/workers.ts', import.meta.url));
 const wasm = new URL('../wasm/', import.meta.url).href;
 
 /** The worker: attaches as `Kernel.attach` does, says which thread it is, then holds `lock` for a minute. */
@@ -32,8 +33,11 @@ function script(lock: number): string {
   return `
 import { Worker } from 'node:worker_threads';
 import * as gw from ${JSON.stringify(index)};
+import { KernelWorkers } from ${JSON.stringify(workersModule)};
 const kernel = await gw.ready();
 const kept = kernel.alloc(4);
+// Workers of the library's own, started while the memory is sound.
+const workers = await KernelWorkers.start(kernel, 1);
 const glue = ${JSON.stringify(wasm)} + (kernel.relaxed ? 'threads-relaxed' : 'threads') + '/gru_wasm.js';
 const worker = new Worker(${JSON.stringify(workerSource)}, {
   eval: true,
@@ -58,6 +62,8 @@ const report = {
   withString: outcome(() => kernel.initialize('zeros', kept, 2, 2, 1)),
   product: outcome(() => kernel.gemm({ m: 2, n: 2, k: 1 }, { a: kept, b: kept, c: kept })),
   unusable: kernel.unusable?.message ?? null,
+  // Stopping them still works, whatever their memory.
+  dispose: await workers.dispose().then(() => 'stopped', (error) => error.message),
 };
 console.log(JSON.stringify(report));
 `;
@@ -80,6 +86,7 @@ describe('a worker stopped inside a lock', () => {
         const outcome = report[call] as { error: string | null; ms: number };
         expect(outcome.error, call).toContain(expected);
       }
+      expect(report.dispose).toBe('stopped');
       // The first call waits out the holder (2 s without a change); later ones fail at once.
       expect((report.alloc as { ms: number }).ms).toBeLessThan(100);
     }, 90_000);

@@ -176,8 +176,15 @@ export class KernelWorkers {
       }
       slot.remote[releaseProxy]();
       await slot.spawned.terminate();
-      if (slot.thread !== undefined) this.shared?.freeThread(slot.thread);
-      if (slot.cancel !== undefined) this.shared?.free(slot.cancel);
+      try {
+        if (slot.thread !== undefined) this.shared?.freeThread(slot.thread);
+        if (slot.cancel !== undefined) this.shared?.free(slot.cancel);
+      } catch (error) {
+        // A worker was stopped inside the memory's allocator or a table:
+        // the memory is unusable, every later call says so, and stopping
+        // the other workers goes on.
+        if (!this.shared?.unusable) throw error;
+      }
     });
     this.disposed = true;
     await Promise.all(closing);
