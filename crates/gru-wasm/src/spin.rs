@@ -29,13 +29,11 @@ const SPINS_PER_LOOK: u32 = 1 << 14;
 /// paused) starts the watch again.
 const MAX_LOOK_GAP_MS: f64 = 100.0;
 
-/// Why the memory's locks refuse: a thread was stopped while holding the
-/// lock guarding [`Unusable::what`].
+/// Why the memory's locks refuse: a thread was stopped while holding one of
+/// them. `message` names that lock, composed at compile time: an error
+/// raised because the allocator is gone cannot allocate its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unusable {
-    pub what: &'static str,
-    /// The error's whole text, composed at compile time: an error raised
-    /// because the allocator is gone cannot allocate its message.
     pub message: &'static str,
 }
 
@@ -43,7 +41,6 @@ pub struct Unusable {
 macro_rules! unusable {
     ($what:literal) => {
         crate::spin::Unusable {
-            what: $what,
             message: concat!(
                 "the kernel's memory is unusable: a worker was stopped while it held ",
                 $what,
