@@ -10,10 +10,15 @@
 //! for as long as the page or process lives. The table is a fixed array, so
 //! nothing allocates while its lock is held: an allocation failing there
 //! (memory exhausted) would trap with the lock taken for good.
+//!
+//! The packing buffers stay in their slot while a call uses them (they are
+//! lent in place, not taken out), so a worker killed or trapped in the
+//! middle of a product still leaves them where they can be freed.
 
 use crate::spin::{unusable, SpinLock, Unusable};
 use gru_core::gemm::GemmWorkspace;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
 
@@ -39,13 +44,11 @@ pub struct ThreadMemory {
 struct ThreadState {
     /// The slot's thread; 0 for a free slot.
     thread: u32,
-    /// `None` until the thread's first product, and while a call has it out.
-    workspace: Option<GemmWorkspace>,
     /// Recorded by a worker as it attaches.
     memory: Option<ThreadMemory>,
 }
 
-const FREE: ThreadState = ThreadState { thread: 0, workspace: None, memory: None };
+const FREE: ThreadState = ThreadState { thread: 0, memory: None };
 
 /// Threads the table tracks at once: a set of workers has at most 64, and
 /// a page or process rarely runs more than a few sets. A thread beyond them
@@ -55,46 +58,78 @@ const SLOTS: usize = 256;
 
 static THREADS: SpinLock<[ThreadState; SLOTS]> = SpinLock::new(&unusable!("the thread table"), [FREE; SLOTS]);
 
+/// The packing buffers of slot `i` of [`THREADS`], at `i`: beside the table,
+/// not in it, because the slot's thread uses them through a whole call
+/// without holding the table's lock.
+struct Buffers {
+    /// `None` until the slot's thread's first product.
+    workspace: UnsafeCell<Option<GemmWorkspace>>,
+    /// Set while a call of the slot's thread uses them.
+    lent: AtomicBool,
+}
+
+struct AllBuffers([Buffers; SLOTS]);
+
+// SAFETY: slot i's buffers are reached by the thread that holds slot i,
+// while it runs (one call at a time: `lent`), and otherwise only under the
+// table's lock, when that thread left or is gone (see `take`).
+unsafe impl Sync for AllBuffers {}
+
+static BUFFERS: AllBuffers =
+    AllBuffers([const { Buffers { workspace: UnsafeCell::new(None), lent: AtomicBool::new(false) } }; SLOTS]);
+
 /// The slot of `thread`, claiming a free one for it if `claim`.
-fn slot(table: &mut [ThreadState; SLOTS], thread: u32, claim: bool) -> Option<&mut ThreadState> {
+fn slot(table: &mut [ThreadState; SLOTS], thread: u32, claim: bool) -> Option<usize> {
     let index = table.iter().position(|s| s.thread == thread);
     let index = index.or_else(|| if claim { table.iter().position(|s| s.thread == 0) } else { None })?;
-    let state = &mut table[index];
-    state.thread = thread;
-    Some(state)
+    table[index].thread = thread;
+    Some(index)
 }
 
 /// Runs `f` with this thread's packing buffers, grown by its earlier calls
 /// and kept for its later ones (a GRU multiplies once per time step).
 pub fn with_workspace<T>(f: impl FnOnce(&mut GemmWorkspace) -> T) -> Result<T, Unusable> {
-    let thread = thread_id();
-    let taken = slot(&mut *THREADS.lock()?, thread, true).and_then(|state| state.workspace.take());
-    let mut workspace = taken.unwrap_or_default();
-    let result = f(&mut workspace);
-    let unkept = match THREADS.lock() {
-        Ok(mut table) => match slot(&mut table, thread, true) {
-            Some(state) => state.workspace.replace(workspace),
-            None => Some(workspace),
-        },
-        Err(_) => Some(workspace),
+    let index = slot(&mut *THREADS.lock()?, thread_id(), true);
+    let Some(buffers) = index.map(|i| &BUFFERS.0[i]) else {
+        // A thread beyond the table's slots: buffers for this call only.
+        return Ok(f(&mut GemmWorkspace::new()));
     };
-    drop(unkept);
+    if buffers.lent.swap(true, Ordering::Acquire) {
+        // A product inside a product of this thread: buffers of its own.
+        return Ok(f(&mut GemmWorkspace::new()));
+    }
+    // SAFETY: the slot is this thread's, so no other thread reaches these
+    // buffers while it runs, and `lent` keeps this thread's other calls off.
+    let workspace = unsafe { (*buffers.workspace.get()).get_or_insert_with(GemmWorkspace::new) };
+    let result = f(workspace);
+    buffers.lent.store(false, Ordering::Release);
     Ok(result)
 }
 
 /// Records where this thread's stack and thread-local block are (a worker,
 /// as it attaches), for [`release`].
 pub fn record_memory(memory: ThreadMemory) -> Result<(), Unusable> {
-    if let Some(state) = slot(&mut *THREADS.lock()?, thread_id(), true) {
-        state.memory = Some(memory);
+    let mut table = THREADS.lock()?;
+    if let Some(index) = slot(&mut table, thread_id(), true) {
+        table[index].memory = Some(memory);
     }
     Ok(())
 }
 
-/// Empties the slot of `thread` and returns what it held, for the caller to
-/// drop once the lock is released.
-fn take(thread: u32) -> Result<Option<ThreadState>, Unusable> {
-    Ok(slot(&mut *THREADS.lock()?, thread, false).map(|state| std::mem::replace(state, FREE)))
+/// Empties the slot of `thread` (which has left, or is gone) and returns
+/// where its stack is and its packing buffers, for the caller to drop once
+/// the lock is released.
+fn take(thread: u32) -> Result<Option<(ThreadState, Option<GemmWorkspace>)>, Unusable> {
+    let mut table = THREADS.lock()?;
+    let Some(index) = slot(&mut table, thread, false) else {
+        return Ok(None);
+    };
+    let buffers = &BUFFERS.0[index];
+    // SAFETY: `thread` runs no call now (it is leaving, or gone, maybe cut
+    // off inside one), and no thread can claim the slot while the lock is held.
+    let workspace = unsafe { (*buffers.workspace.get()).take() };
+    buffers.lent.store(false, Ordering::Release);
+    Ok(Some((std::mem::replace(&mut table[index], FREE), workspace)))
 }
 
 /// This thread's leaving (a worker closing): frees its packing buffers and
@@ -105,11 +140,12 @@ pub fn leave() -> Result<(), Unusable> {
     Ok(())
 }
 
-/// Frees the packing buffers of thread `thread`, a worker that is gone, and
-/// returns where its stack and thread-local block are for the caller to free,
-/// unless the worker left ([`leave`]) and freed them itself.
+/// Frees the packing buffers of thread `thread`, a worker that is gone (even
+/// one cut off in the middle of a product), and returns where its stack and
+/// thread-local block are for the caller to free, unless the worker left
+/// ([`leave`]) and freed them itself.
 pub fn release(thread: u32) -> Result<Option<ThreadMemory>, Unusable> {
-    Ok(take(thread)?.and_then(|state| state.memory))
+    Ok(take(thread)?.and_then(|(state, _buffers)| state.memory))
 }
 
 /// Holds the table's lock for `ms` milliseconds, on this thread: how a test
@@ -168,10 +204,40 @@ mod tests {
         assert_eq!(release(closed).unwrap(), None, "a worker that left freed its own stack");
     }
 
+    /// Whether `thread`'s slot holds packing buffers.
+    fn has_buffers(thread: u32) -> bool {
+        let mut table = THREADS.lock().unwrap();
+        let index = slot(&mut table, thread, false);
+        // SAFETY: read under the lock, while `thread` runs no call.
+        index.is_some_and(|i| unsafe { (*BUFFERS.0[i].workspace.get()).is_some() })
+    }
+
     #[test]
     fn a_thread_keeps_its_buffers_between_calls() {
         product_on_this_thread();
-        let thread = thread_id();
-        assert!(THREADS.lock().unwrap().iter().any(|state| state.thread == thread && state.workspace.is_some()));
+        assert!(has_buffers(thread_id()));
+    }
+
+    #[test]
+    fn a_worker_cut_off_inside_a_product_leaves_its_buffers_to_be_freed() {
+        let cut_off = std::thread::spawn(|| {
+            let thread = thread_id();
+            // Stopped in the middle of a call, after its product packed.
+            let unwound = std::panic::catch_unwind(|| {
+                with_workspace(|ws| {
+                    let (a, mut c) = (vec![1.0f32; 64 * 64], vec![0.0f32; 64 * 64]);
+                    let a = MatRef::row_major(&a, 64, 64);
+                    gemm(1.0, a, a, 0.0, MatMut::row_major(&mut c, 64, 64), ws);
+                    panic!("cut off");
+                })
+            });
+            assert!(unwound.is_err());
+            thread
+        })
+        .join()
+        .unwrap();
+        assert!(has_buffers(cut_off), "its buffers stay in its slot");
+        assert_eq!(release(cut_off).unwrap(), None);
+        assert!(!has_buffers(cut_off));
     }
 }
