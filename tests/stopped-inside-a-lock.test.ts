@@ -61,6 +61,8 @@ const report = {
   lookup: outcome(() => kernel.view(kept)),
   withString: outcome(() => kernel.initialize('zeros', kept, 2, 2, 1)),
   product: outcome(() => kernel.gemm({ m: 2, n: 2, k: 1 }, { a: kept, b: kept, c: kept })),
+  // Freeing is moot then, and never fails: cleanup goes on.
+  free: outcome(() => kernel.free(kept)),
   unusable: kernel.unusable?.message ?? null,
   // Stopping them still works, whatever their memory.
   dispose: await workers.dispose().then(() => 'stopped', (error) => error.message),
@@ -86,6 +88,7 @@ describe('a worker stopped inside a lock', () => {
         const outcome = report[call] as { error: string | null; ms: number };
         expect(outcome.error, call).toContain(expected);
       }
+      expect((report.free as { error: string | null }).error).toBeNull();
       expect(report.dispose).toBe('stopped');
       // The first call waits out the holder (2 s without a change); later ones fail at once.
       expect((report.alloc as { ms: number }).ms).toBeLessThan(100);

@@ -1,12 +1,13 @@
-//! The global allocator: the platform's, behind a [`SpinLock`] of the
-//! kernel's memory.
+//! The global allocator: dlmalloc (what Rust's std uses on wasm) behind a
+//! [`SpinLock`] of the kernel's memory instead of std's own lock.
 //!
-//! The platform's allocator (dlmalloc on wasm) has a spin lock of its own,
-//! but one that cannot tell a holder which will never let go: a worker
-//! killed inside `malloc` would leave every other thread spinning on it for
-//! ever. Taken first, this lock notices that holder instead (see
-//! [`crate::spin`]); from then on allocations fail (null) and frees leak,
-//! and the kernel's calls report the memory unusable.
+//! std's lock cannot tell a holder which will never let go: a worker killed
+//! inside `malloc` would leave every other thread spinning on it for ever.
+//! This lock notices that holder instead (see [`crate::spin`]); from then on
+//! allocations fail (null) and frees leak, and the kernel's calls report the
+//! memory unusable. It replaces std's lock rather than wrapping it: between
+//! two locks, a kill on the way in or out of the inner one would leave the
+//! outer one held, where one lock leaves nothing.
 
 use crate::spin::{unusable, SpinLock, Unusable};
 use std::alloc::{GlobalAlloc, Layout};
@@ -47,7 +48,41 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Guarded<A> {
     }
 }
 
-#[cfg(not(test))]
+/// dlmalloc with no lock of its own: sound only inside [`Guarded`].
+#[cfg(target_arch = "wasm32")]
+struct Unlocked(std::cell::UnsafeCell<dlmalloc::Dlmalloc>);
+
+// SAFETY: reached only through `Guarded`'s lock, one call at a time.
+#[cfg(target_arch = "wasm32")]
+unsafe impl Sync for Unlocked {}
+
+// SAFETY: dlmalloc's functions with the layout's size and alignment, one
+// call at a time (see `Sync` above).
+#[cfg(target_arch = "wasm32")]
+unsafe impl GlobalAlloc for Unlocked {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { (*self.0.get()).malloc(layout.size(), layout.align()) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        unsafe { (*self.0.get()).calloc(layout.size(), layout.align()) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { (*self.0.get()).free(ptr, layout.size(), layout.align()) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        unsafe { (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size) }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: Guarded<Unlocked> = Guarded(Unlocked(std::cell::UnsafeCell::new(dlmalloc::Dlmalloc::new())));
+
+/// Natively (the crate's `cargo` checks), the system's allocator.
+#[cfg(all(not(target_arch = "wasm32"), not(test)))]
 #[global_allocator]
 static ALLOCATOR: Guarded<std::alloc::System> = Guarded(std::alloc::System);
 
