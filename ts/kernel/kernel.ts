@@ -121,8 +121,7 @@ export class Kernel {
    * with this error; load a new kernel.
    */
   get unusable(): Error | undefined {
-    const why: unknown = this.glue.memoryUnusable();
-    return why instanceof Error ? why : undefined;
+    return unusableMemory(this.glue);
   }
 
   /** The kernel's memory (a SharedArrayBuffer in the `threads` build). */
@@ -663,11 +662,16 @@ function explainingTraps(glue: KernelGlue): KernelGlue {
         try {
           return Reflect.apply(member, target, args);
         } catch (error) {
-          const why: unknown =
-            error instanceof WebAssembly.RuntimeError ? target.memoryUnusable() : undefined;
-          throw why instanceof Error ? new Error(why.message, { cause: error }) : error;
+          const why = error instanceof WebAssembly.RuntimeError ? unusableMemory(target) : undefined;
+          throw why ? new Error(why.message, { cause: error }) : error;
         }
       };
     },
   });
+}
+
+/** The kernel's error once its memory is unusable (see `Kernel.unusable`). */
+function unusableMemory(glue: KernelGlue): Error | undefined {
+  const why: unknown = glue.memoryUnusable();
+  return why instanceof Error ? why : undefined;
 }

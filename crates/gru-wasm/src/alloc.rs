@@ -86,12 +86,9 @@ static ALLOCATOR: Guarded<Unlocked> = Guarded(Unlocked(std::cell::UnsafeCell::ne
 #[global_allocator]
 static ALLOCATOR: Guarded<std::alloc::System> = Guarded(std::alloc::System);
 
-/// Holds the allocator's lock for `ms` milliseconds, on this thread: how a
-/// test stops a worker inside the allocator.
+/// Holds the allocator's lock for `ms` milliseconds (see [`SpinLock::hold`]).
 pub fn hold_lock(ms: f64) -> Result<(), Unusable> {
-    let _held = ALLOCATOR_LOCK.lock()?;
-    crate::spin::wait_ms(ms);
-    Ok(())
+    ALLOCATOR_LOCK.hold(ms)
 }
 
 #[cfg(test)]

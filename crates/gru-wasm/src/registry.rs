@@ -127,12 +127,9 @@ pub fn live() -> Result<(u64, u32), Unusable> {
     Ok((table.values().map(|e| 4 * u64::from(e.len)).sum(), table.len() as u32))
 }
 
-/// Holds the table's lock for `ms` milliseconds, on this thread: how a test
-/// stops a worker inside the table.
+/// Holds the table's lock for `ms` milliseconds (see [`SpinLock::hold`]).
 pub fn hold_lock(ms: f64) -> Result<(), Unusable> {
-    let _held = table()?;
-    crate::spin::wait_ms(ms);
-    Ok(())
+    LIVE.hold(ms)
 }
 
 #[cfg(test)]

@@ -149,6 +149,19 @@ impl<T> SpinLock<T> {
     }
 }
 
+impl<T> SpinLock<T> {
+    /// Takes the lock and keeps it for `ms` milliseconds, spinning: how a
+    /// test stops a worker inside one of the memory's locks.
+    pub fn hold(&self, ms: f64) -> Result<(), Unusable> {
+        let _held = self.lock()?;
+        let start = clock_ms();
+        while clock_ms() - start < ms {
+            std::hint::spin_loop();
+        }
+        Ok(())
+    }
+}
+
 pub struct SpinGuard<'a, T> {
     lock: &'a SpinLock<T>,
     held: u32,
@@ -172,14 +185,6 @@ impl<T> DerefMut for SpinGuard<'_, T> {
 impl<T> Drop for SpinGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.word.store(self.held.wrapping_add(1), Ordering::Release);
-    }
-}
-
-/// Spins for `ms` milliseconds (a test's holder, there to be killed).
-pub fn wait_ms(ms: f64) {
-    let start = clock_ms();
-    while clock_ms() - start < ms {
-        std::hint::spin_loop();
     }
 }
 

@@ -148,12 +148,9 @@ pub fn release(thread: u32) -> Result<Option<ThreadMemory>, Unusable> {
     Ok(take(thread)?.and_then(|(state, _buffers)| state.memory))
 }
 
-/// Holds the table's lock for `ms` milliseconds, on this thread: how a test
-/// stops a worker inside the table.
+/// Holds the table's lock for `ms` milliseconds (see [`SpinLock::hold`]).
 pub fn hold_lock(ms: f64) -> Result<(), Unusable> {
-    let _held = THREADS.lock()?;
-    crate::spin::wait_ms(ms);
-    Ok(())
+    THREADS.hold(ms)
 }
 
 #[cfg(test)]
