@@ -33,7 +33,6 @@ use crate::cancel;
 use crate::error::{expect_len, expect_positive, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm, gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
 use crate::ops::activation::Activation;
-use crate::ops::start_from_bias;
 
 mod split;
 pub use split::{gru_exchange_len, gru_forward_part, Part, PartCall, Shared};
@@ -224,7 +223,8 @@ pub fn gru_forward(
     }
 
     let recurrent = MatRef::row_major(params.recurrent_kernel, units, h3);
-    let recurrent_bias = if options.reset_after { params.bias.map(|b| &b[h3..]) } else { None };
+    let zeros = zeroed(OP, "zero biases", h3)?;
+    let biases = StepBiases::new(params.bias, h3, options.reset_after, &zeros);
     let (first, candidate) = recurrent_blocks(recurrent, units, options.reset_after);
     let (packed_first, packed_candidate) = (PackedB::new(first), candidate.map(PackedB::new));
     let mut projection = zeroed(OP, "the recurrent projection", batch * h3)?;
@@ -252,9 +252,8 @@ pub fn gru_forward(
             let gate_block = &mut gates[s * batch * 4 * units..(s + 1) * batch * 4 * units];
             (&before[s * state_len..], &mut after[..state_len], gate_block)
         };
-        let xw_step = &mut xw[local * batch * h3..(local + 1) * batch * h3];
-        add_input_bias(xw_step, params.bias.map(|b| &b[..h3]));
-        let step = Step { shape, options, xw: xw_step };
+        let xw_step = &xw[local * batch * h3..(local + 1) * batch * h3];
+        let step = Step { shape, options, xw: xw_step, biases };
         let h_recurrent: &[f32] = match recurrent_mask {
             Some(m) => {
                 dropped_state.iter_mut().zip(h_prev.iter().zip(m)).for_each(|(d, (h, m))| *d = h * m);
@@ -264,7 +263,7 @@ pub fn gru_forward(
         };
         let states = StepStates { h_prev, h_recurrent, h_next };
         if options.reset_after {
-            step.forward_reset_after(states, gates_s, &packed_first, recurrent_bias, &mut projection, ws);
+            step.forward_reset_after(states, gates_s, &packed_first, &mut projection, ws);
         } else {
             let candidate = packed_candidate.as_ref().expect("packed for reset_after = false");
             step.forward_reset_before(states, gates_s, &packed_first, candidate, &mut projection, ws);
@@ -325,9 +324,7 @@ fn gather_steps(shape: GruShape, options: &GruOptions, x: &[f32], first: usize, 
 }
 
 /// `xw = x·W` for the rows of `x` (`[rows, I]` → `[rows, 3H]`), without the
-/// input bias: [`add_input_bias`] adds it one step at a time, as the step
-/// reads its rows. (Started from the bias, the product would write the
-/// whole chunk once more, and read it back.)
+/// input bias: each step adds it as it reads its rows ([`StepBiases`]).
 fn project(params: &GruParams, x: &[f32], xw: &mut [f32], shape: GruShape, ws: &mut GemmWorkspace) {
     let (input, h3) = (shape.input, 3 * shape.units);
     let rows = x.len() / input;
@@ -341,13 +338,74 @@ fn project(params: &GruParams, x: &[f32], xw: &mut [f32], shape: GruShape, ws: &
     );
 }
 
-/// Adds the input bias (the first `3H` of `bias`) to each `3H` row of one
-/// step's projection `xw`.
-fn add_input_bias(xw: &mut [f32], bias: Option<&[f32]>) {
-    if let Some(bias) = bias {
-        for row in xw.chunks_exact_mut(bias.len()) {
-            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+/// A step's biases, `3W` each (for `W` units), added as each row's gates
+/// read the products: started from the biases, the step's products would
+/// write and read back their whole output once more.
+#[derive(Clone, Copy)]
+struct StepBiases<'a> {
+    /// Added to `x·W`: the bias, or with `reset_after` its input row.
+    input: &'a [f32],
+    /// Added to `h·U`: with `reset_after` the bias' recurrent row, else zeros.
+    recurrent: &'a [f32],
+}
+
+impl<'a> StepBiases<'a> {
+    /// From a layer's bias (`[3W]`, or `[2, 3W]` with `reset_after`); `zeros`
+    /// (`3W` zeros) stands for the biases it does not have.
+    fn new(bias: Option<&'a [f32]>, w3: usize, reset_after: bool, zeros: &'a [f32]) -> Self {
+        match bias {
+            Some(bias) if reset_after => StepBiases { input: &bias[..w3], recurrent: &bias[w3..2 * w3] },
+            Some(bias) => StepBiases { input: &bias[..w3], recurrent: zeros },
+            None => StepBiases { input: zeros, recurrent: zeros },
         }
+    }
+
+    /// z and r of one row: `σ((x·W + b_x) + (h·U + b_h))` over its first `2W`
+    /// columns (the sums in the order the biases were once added in).
+    fn update_and_reset(&self, zr: &mut [f32], xw: &[f32], hu: &[f32], width: usize, sigma: Activation) {
+        let (input, recurrent) = (&self.input[..2 * width], &self.recurrent[..2 * width]);
+        for (j, g) in zr.iter_mut().enumerate() {
+            *g = (xw[j] + input[j]) + (hu[j] + recurrent[j]);
+        }
+        sigma.forward(zr, width);
+    }
+
+    /// The candidate of one row, reset after the product: `hu_h ← h·U_h +
+    /// b_hh` (kept for backward) and `h̃ = φ((x·W_h + b_xh) + r⊙hu_h)`.
+    #[allow(clippy::too_many_arguments)]
+    fn candidate_reset_after(
+        &self,
+        candidate: &mut [f32],
+        hu_h: &mut [f32],
+        product_h: &[f32],
+        r: &[f32],
+        xw_h: &[f32],
+        width: usize,
+        phi: Activation,
+    ) {
+        let (input, recurrent) = (&self.input[2 * width..], &self.recurrent[2 * width..]);
+        for j in 0..width {
+            hu_h[j] = product_h[j] + recurrent[j];
+            candidate[j] = (xw_h[j] + input[j]) + r[j] * hu_h[j];
+        }
+        phi.forward(candidate, width);
+    }
+
+    /// The candidate of one row, reset before the product:
+    /// `h̃ = φ((x·W_h + b_h) + (r⊙h)·U_h)`.
+    fn candidate_reset_before(
+        &self,
+        candidate: &mut [f32],
+        product_h: &[f32],
+        xw_h: &[f32],
+        width: usize,
+        phi: Activation,
+    ) {
+        let input = &self.input[2 * width..];
+        for j in 0..width {
+            candidate[j] = (xw_h[j] + input[j]) + product_h[j];
+        }
+        phi.forward(candidate, width);
     }
 }
 
@@ -365,8 +423,9 @@ struct StepStates<'a> {
 struct Step<'a> {
     shape: GruShape,
     options: &'a GruOptions,
-    /// `[B, 3H]`: this step's input projection.
+    /// `[B, 3H]`: this step's input projection, without the bias.
     xw: &'a [f32],
+    biases: StepBiases<'a>,
 }
 
 impl Step<'_> {
@@ -379,25 +438,22 @@ impl Step<'_> {
     /// - `gates`: `[B, 4H]` ← z, r, h̃, `h·U_h + b_hh`
     /// - `packed`: all of `U`, `[H, 3H]`
     /// - `projection`: scratch `[B, 3H]`
-    #[allow(clippy::too_many_arguments)]
     fn forward_reset_after(
         &self,
         states: StepStates,
         gates: &mut [f32],
         packed: &PackedB,
-        recurrent_bias: Option<&[f32]>,
         projection: &mut [f32],
         ws: &mut GemmWorkspace,
     ) {
         let GruShape { batch, units, .. } = self.shape;
         let StepStates { h_prev, h_recurrent, h_next } = states;
         let h3 = 3 * units;
-        let beta = start_from_bias(projection, h3, recurrent_bias);
         gemm_packed(
             1.0,
             MatRef::row_major(h_recurrent, batch, units),
             packed,
-            beta,
+            0.0,
             MatMut::row_major(projection, batch, h3),
             ws,
         );
@@ -407,14 +463,10 @@ impl Step<'_> {
             let g = &mut gates[b * 4 * units..(b + 1) * 4 * units];
             let (zr, rest) = g.split_at_mut(2 * units);
             let (candidate, hu_h) = rest.split_at_mut(units);
-            zr.iter_mut().zip(&xw[..2 * units]).zip(&hu[..2 * units]).for_each(|((g, &a), &c)| *g = a + c);
-            self.options.recurrent_activation.forward(zr, units);
-            hu_h.copy_from_slice(&hu[2 * units..]);
+            self.biases.update_and_reset(zr, xw, hu, units, self.options.recurrent_activation);
             let r = &zr[units..];
-            for j in 0..units {
-                candidate[j] = xw[2 * units + j] + r[j] * hu_h[j];
-            }
-            self.options.activation.forward(candidate, units);
+            let phi = self.options.activation;
+            self.biases.candidate_reset_after(candidate, hu_h, &hu[2 * units..], r, &xw[2 * units..], units, phi);
             blend(
                 &zr[..units],
                 candidate,
@@ -452,8 +504,13 @@ impl Step<'_> {
             let xw = self.xw_row(b);
             let g = &mut gates[b * h4..(b + 1) * h4];
             let zr = &mut g[..h2];
-            zr.iter_mut().zip(&xw[..h2]).zip(&zr_proj[b * h2..(b + 1) * h2]).for_each(|((g, &a), &c)| *g = a + c);
-            self.options.recurrent_activation.forward(zr, units);
+            self.biases.update_and_reset(
+                zr,
+                xw,
+                &zr_proj[b * h2..(b + 1) * h2],
+                units,
+                self.options.recurrent_activation,
+            );
             let h = &h_recurrent[b * units..(b + 1) * units];
             for j in 0..units {
                 g[3 * units + j] = g[units + j] * h[j];
@@ -468,10 +525,8 @@ impl Step<'_> {
             let g = &mut gates[b * h4..(b + 1) * h4];
             let (z_r, rest) = g.split_at_mut(h2);
             let candidate = &mut rest[..units];
-            for j in 0..units {
-                candidate[j] = xw[h2 + j] + h_proj[b * units + j];
-            }
-            self.options.activation.forward(candidate, units);
+            let product_h = &h_proj[b * units..(b + 1) * units];
+            self.biases.candidate_reset_before(candidate, product_h, &xw[h2..], units, self.options.activation);
             blend(
                 &z_r[..units],
                 candidate,

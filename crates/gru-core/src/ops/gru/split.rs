@@ -15,13 +15,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::{
-    add_input_bias, blend, chunk_steps, gather_steps, project, recurrent_blocks, GruOptions, GruParams, GruShape,
-};
+use super::{blend, chunk_steps, gather_steps, project, recurrent_blocks, GruOptions, GruParams, GruShape, StepBiases};
 use crate::cancel;
 use crate::error::{expect_len, zeroed, KernelError, KernelResult};
 use crate::gemm::{gemm_packed, GemmWorkspace, MatMut, MatRef, PackedB};
-use crate::ops::start_from_bias;
 
 /// Floats at the start of the exchange buffer that hold the meeting words:
 /// three are used, on a cache line of their own (the parts spin on it).
@@ -286,13 +283,15 @@ fn run_part(
     let recurrent = MatRef::row_major(&recurrent, units, w3);
     let (first_block, candidate_block) = recurrent_blocks(recurrent, width, options.reset_after);
     let (packed_first, packed_candidate) = (PackedB::new(first_block), candidate_block.map(PackedB::new));
-    let recurrent_bias = if options.reset_after { bias.as_deref().map(|b| &b[w3..]) } else { None };
+    let zeros = zeroed(OP, "zero biases", w3)?;
+    let biases = StepBiases::new(bias.as_deref(), w3, options.reset_after, &zeros);
 
     let chunk = chunk_steps(shape);
     let mut x_chunk = zeroed(OP, "a chunk of inputs", chunk * batch * input)?;
     let mut xw = zeroed(OP, "the input projection", chunk * batch * w3)?;
     let mut projection = zeroed(OP, "the recurrent projection", batch * w3)?;
     let mut gates = zeroed(OP, "the gates", batch * w3)?;
+    let mut hu_h = zeroed(OP, "h·U_h + b_hh", if options.reset_after { width } else { 0 })?;
     let mut state = zeroed(OP, "the state", batch * units)?;
     let mut reset_state = zeroed(OP, "r⊙h", if options.reset_after { 0 } else { batch * units })?;
 
@@ -319,9 +318,7 @@ fn run_part(
             gather_steps(shape, options, x, s, &mut x_chunk[..rows * input]);
             project(&own, &x_chunk[..rows * input], &mut xw[..rows * w3], own_shape, ws);
         }
-        let xw = &mut xw[local * batch * w3..(local + 1) * batch * w3];
-        add_input_bias(xw, own.bias.map(|b| &b[..w3]));
-        let xw = &*xw;
+        let xw = &xw[local * batch * w3..(local + 1) * batch * w3];
         // SAFETY: in step s every part reads the whole current state and
         // writes only its units of the next; the meeting that ends step s−1
         // separates them from the writes (and reads) of the step before.
@@ -332,13 +329,12 @@ fn run_part(
         state.copy_from_slice(h_shared);
         let h_prev = &state[..];
         let first_columns = if options.reset_after { w3 } else { 2 * width };
-        let beta = start_from_bias(&mut projection, w3, recurrent_bias);
         let first_projection = &mut projection[..batch * first_columns];
         gemm_packed(
             1.0,
             MatRef::row_major(h_prev, batch, units),
             &packed_first,
-            beta,
+            0.0,
             MatMut::row_major(first_projection, batch, first_columns),
             ws,
         );
@@ -346,14 +342,11 @@ fn run_part(
             let (xw, hu) = (&xw[b * w3..(b + 1) * w3], &first_projection[b * first_columns..(b + 1) * first_columns]);
             let g = &mut gates[b * w3..(b + 1) * w3];
             let (zr, candidate) = g.split_at_mut(2 * width);
-            zr.iter_mut().zip(&xw[..2 * width]).zip(&hu[..2 * width]).for_each(|((g, &a), &c)| *g = a + c);
-            options.recurrent_activation.forward(zr, width);
+            biases.update_and_reset(zr, xw, hu, width, options.recurrent_activation);
             let r = &zr[width..];
             if options.reset_after {
-                for j in 0..width {
-                    candidate[j] = xw[2 * width + j] + r[j] * hu[2 * width + j];
-                }
-                options.activation.forward(candidate, width);
+                let (product_h, xw_h) = (&hu[2 * width..], &xw[2 * width..]);
+                biases.candidate_reset_after(candidate, &mut hu_h, product_h, r, xw_h, width, options.activation);
             } else {
                 // SAFETY: each part writes its units of r⊙h, which all read
                 // only after the meeting below.
@@ -381,10 +374,9 @@ fn run_part(
             );
             for b in 0..batch {
                 let candidate = &mut gates[b * w3 + 2 * width..(b + 1) * w3];
-                for j in 0..width {
-                    candidate[j] = xw[b * w3 + 2 * width + j] + h_projection[b * width + j];
-                }
-                options.activation.forward(candidate, width);
+                let (product_h, xw_h) =
+                    (&h_projection[b * width..(b + 1) * width], &xw[b * w3 + 2 * width..(b + 1) * w3]);
+                biases.candidate_reset_before(candidate, product_h, xw_h, width, options.activation);
             }
         }
         for b in 0..batch {
