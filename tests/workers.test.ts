@@ -236,7 +236,7 @@ describe('failures', () => {
         'createReplica',
       );
       // Offset 12 lies in the kernel's static data: never a tensor.
-      const share = { x: 12, y: 12, rows: 2, train: true, randomPositions: [] };
+      const share = { x: 12, y: 12, rows: 2, steps: 3, train: true, randomPositions: [] };
       await expect(
         within(
           workers.call(0, 'runShare', (api) => api.runShare(replica.id, share)),

@@ -7,6 +7,12 @@ import type { Kernel } from './kernel/kernel.js';
 import type { Ptr } from './kernel/types.js';
 
 export type Shape = readonly number[];
+/**
+ * The shape of one sample as a layer or model declares it: its first axis
+ * (a sequence's time steps) may be `null`, Keras' `None`, for sequences of
+ * any length, each call taking the length of the data it is given.
+ */
+export type SampleShape = readonly (number | null)[];
 export type NestedArray = number | NestedArray[];
 
 export class Tensor {
@@ -77,6 +83,21 @@ export class Tensor {
 
 export function sizeOf(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** `shape` with a `null` time axis taken as `steps` long. */
+export function withSteps(shape: SampleShape, steps: number): Shape {
+  return shape.map((d) => d ?? steps);
+}
+
+/** Whether a sample of `shape` fits `declared` (where `null` fits any length). */
+export function fitsShape(shape: Shape, declared: SampleShape): boolean {
+  return shape.length === declared.length && shape.every((d, i) => declared[i] === null || d === declared[i]);
+}
+
+/** `[2, null, 3]` as Keras' messages write it. */
+export function formatShape(shape: SampleShape): string {
+  return `[${shape.map((d) => d ?? 'null').join(', ')}]`;
 }
 
 /**

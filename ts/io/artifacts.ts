@@ -5,7 +5,7 @@
 import { kernel as loadedKernel } from '../backend.js';
 import type { Layer } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
-import { sizeOf } from '../tensor.js';
+import { type SampleShape, sizeOf } from '../tensor.js';
 import { bytesToFloat32, float32ToBytes } from './bytes.js';
 import { declaredInputShape, type LayerJson, layerFromJson, layerToJson, Path } from './topology.js';
 
@@ -148,14 +148,12 @@ function buildFromArtifacts(json: unknown, weightData: Uint8Array, file: string)
     throw at.child('config').child('layers').error('missing or empty');
 
   const parsed: Layer[] = [];
-  let pendingInput: number[] | undefined;
+  let pendingInput: SampleShape | undefined;
   layerList.forEach((entry, i) => {
     const path = at.child('config').child('layers').child(i);
     if (isObject(entry) && entry.class_name === 'InputLayer') {
       const c = entry.config;
-      pendingInput = isObject(c)
-        ? (declaredInputShape(c, path.child('config')) as number[] | undefined)
-        : undefined;
+      pendingInput = isObject(c) ? declaredInputShape(c, path.child('config')) : undefined;
       if (!pendingInput) throw path.error('InputLayer without batch_input_shape');
       return;
     }

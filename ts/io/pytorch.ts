@@ -20,8 +20,8 @@ import { Sequential } from '../model/sequential.js';
 import { readSafetensors, type SafeTensor } from './safetensors.js';
 
 export interface PyTorchGruOptions {
-  /** Time steps of the model's input (PyTorch's GRU takes any). */
-  steps: number;
+  /** Time steps of the model's input; by default `null`, any length, as PyTorch's GRU takes. */
+  steps?: number | null;
   /** State-dict prefix of the GRU, e.g. 'gru.' for `self.gru = nn.GRU(...)`. Default ''. */
   gruPrefix?: string;
   /** State-dict prefix of an `nn.Linear` applied to the last output, e.g. 'fc.'. */
@@ -53,7 +53,7 @@ function biasToKeras(b: SafeTensor, units: number): Float32Array {
 
 export function importPyTorchGru(
   bytes: Uint8Array,
-  options: PyTorchGruOptions,
+  options: PyTorchGruOptions = {},
   file = 'state dict',
 ): Sequential {
   const tensors = readSafetensors(bytes, file);
@@ -96,7 +96,7 @@ export function importPyTorchGru(
       }
       const inputSize = get(`${prefix}weight_ih_l${l}`).shape[1] as number;
       const last = l === layerCount - 1;
-      const inputShape = l === 0 ? { inputShape: [options.steps, inputSize] } : {};
+      const inputShape = l === 0 ? { inputShape: [options.steps ?? null, inputSize] } : {};
       const returnSequences = last ? (options.returnSequences ?? false) : true;
       if (bidirectional) {
         const gru = layers.gru({ units, resetAfter: true, returnSequences });

@@ -9,7 +9,7 @@ import { Dropout } from '../layers/dropout.js';
 import { Gru } from '../layers/gru.js';
 import type { Layer } from '../layers/layer.js';
 import { Masking } from '../layers/masking.js';
-import type { Shape } from '../tensor.js';
+import type { SampleShape } from '../tensor.js';
 
 export interface LayerJson {
   class_name: string;
@@ -101,18 +101,24 @@ function name(config: Record<string, unknown>, path: Path): string | undefined {
 }
 
 /** The per-sample input shape a layer config declares, if any. */
-export function declaredInputShape(config: Record<string, unknown>, path: Path): Shape | undefined {
+export function declaredInputShape(config: Record<string, unknown>, path: Path): SampleShape | undefined {
   const value = field(config, 'batch_input_shape') ?? field(config, 'batch_shape');
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || value.length < 2)
     throw path.child('batch_input_shape').error('expected [null, ...dims]');
   const dims = value.slice(1);
-  if (!dims.every((d) => Number.isInteger(d) && d > 0 && d < 1e7)) {
+  // Keras' `None` time axis (sequences of any length) is the first after the batch.
+  const fine = (d: unknown, i: number) =>
+    (d === null && i === 0 && dims.length > 1) ||
+    (Number.isInteger(d) && (d as number) > 0 && (d as number) < 1e7);
+  if (!dims.every(fine)) {
     throw path
       .child('batch_input_shape')
-      .error(`every dimension after the batch must be a positive integer, got ${JSON.stringify(value)}`);
+      .error(
+        `every dimension after the batch must be a positive integer, except a null time axis, got ${JSON.stringify(value)}`,
+      );
   }
-  return dims as number[];
+  return dims as (number | null)[];
 }
 
 function gruToJson(layer: Gru): Record<string, unknown> {
@@ -147,7 +153,7 @@ function gruToJson(layer: Gru): Record<string, unknown> {
 }
 
 /** A layer as TensorFlow.js writes it. */
-export function layerToJson(layer: Layer, inputShape?: Shape): LayerJson {
+export function layerToJson(layer: Layer, inputShape?: SampleShape): LayerJson {
   let json: LayerJson;
   if (layer instanceof Gru) {
     json = { class_name: 'GRU', config: gruToJson(layer) };

@@ -5,7 +5,7 @@
  * merged by `mergeMode`. Weights: the forward layer's, then the backward's.
  */
 import type { MergeMode, Ptr } from '../kernel/types.js';
-import { type Shape, sizeOf } from '../tensor.js';
+import { type SampleShape, sizeOf } from '../tensor.js';
 import { Gru } from './gru.js';
 import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
 
@@ -45,17 +45,17 @@ export class Bidirectional extends Layer {
     });
   }
 
-  computeOutputShape(inputShape: Shape): Shape {
+  computeOutputShape(inputShape: SampleShape): SampleShape {
     const inner = this.forwardLayer.computeOutputShape(inputShape);
     const units = inner[inner.length - 1] as number;
     return [...inner.slice(0, -1), this.mergeMode === 'concat' ? 2 * units : units];
   }
 
-  paramCountFor(inputShape: Shape): number {
+  paramCountFor(inputShape: SampleShape): number {
     return 2 * this.forwardLayer.paramCountFor(inputShape);
   }
 
-  protected createWeights(inputShape: Shape): void {
+  protected createWeights(inputShape: SampleShape): void {
     this.forwardLayer.build(this.kernel, inputShape, this.weightSource);
     this.backwardLayer.build(this.kernel, inputShape, this.weightSource);
   }
@@ -80,7 +80,7 @@ export class Bidirectional extends Layer {
     const [batch, steps] = input.shape as [number, number, number];
     const a = this.forwardLayer.forward(input, training);
     const b = this.backwardLayer.forward(input, training);
-    const shape = [batch, ...this.computeOutputShape(this.builtInputShape)];
+    const shape = this.outputShapeFor(input.shape);
     const out = this.buffer('output', sizeOf(shape));
     this.kernel.mergeForward(this.mergeMode, this.dims(batch, steps), { a: a.ptr, b: b.ptr, out });
     this.saved = training ? { a, b, batch, steps } : undefined;
@@ -102,7 +102,8 @@ export class Bidirectional extends Layer {
     const dxForward = this.forwardLayer.backward(dA, needInputGrad);
     const dxBackward = this.backwardLayer.backward(dB, needInputGrad);
     if (!needInputGrad || dxForward === undefined || dxBackward === undefined) return undefined;
-    const dX = this.buffer('dX', sizeOf(this.builtInputShape) * batch);
+    const features = this.builtInputShape[this.builtInputShape.length - 1] as number;
+    const dX = this.buffer('dX', batch * steps * features);
     this.kernel.add(dxForward, dxBackward, dX);
     return dX;
   }

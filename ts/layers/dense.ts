@@ -1,6 +1,6 @@
 /** The Dense layer (Keras' `Dense`) over the last axis of 2-D or 3-D input. */
 import type { Activation as ActivationName, InitializerName, Ptr } from '../kernel/types.js';
-import { type Shape, sizeOf } from '../tensor.js';
+import { formatShape, type SampleShape, sizeOf } from '../tensor.js';
 import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
 
 export interface DenseLayerArgs extends LayerArgs {
@@ -34,19 +34,19 @@ export class Dense extends Layer {
     };
   }
 
-  computeOutputShape(inputShape: Shape): Shape {
+  computeOutputShape(inputShape: SampleShape): SampleShape {
     if (inputShape.length < 1 || inputShape.length > 2) {
-      throw new Error(`dense ${this.name}: expects samples of rank 1 or 2, got [${inputShape.join(', ')}]`);
+      throw new Error(`dense ${this.name}: expects samples of rank 1 or 2, got ${formatShape(inputShape)}`);
     }
     return [...inputShape.slice(0, -1), this.units];
   }
 
-  paramCountFor(inputShape: Shape): number {
+  paramCountFor(inputShape: SampleShape): number {
     this.computeOutputShape(inputShape);
     return ((inputShape[inputShape.length - 1] as number) + (this.useBias ? 1 : 0)) * this.units;
   }
 
-  protected createWeights(inputShape: Shape): void {
+  protected createWeights(inputShape: SampleShape): void {
     this.computeOutputShape(inputShape);
     const input = inputShape[inputShape.length - 1] as number;
     this.w = {

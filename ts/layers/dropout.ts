@@ -4,7 +4,7 @@
  */
 import type { Ptr } from '../kernel/types.js';
 import { nextSeed, Random } from '../random.js';
-import { type Shape, sizeOf } from '../tensor.js';
+import { type SampleShape, sizeOf } from '../tensor.js';
 import { type Activation, checkInput, Layer, type LayerArgs } from './layer.js';
 
 export interface DropoutLayerArgs extends LayerArgs {
@@ -34,7 +34,7 @@ export class Dropout extends Layer {
     return 0;
   }
 
-  computeOutputShape(inputShape: Shape): Shape {
+  computeOutputShape(inputShape: SampleShape): SampleShape {
     return inputShape;
   }
 

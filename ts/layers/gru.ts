@@ -1,7 +1,7 @@
 /** The GRU layer (Keras' `GRU`): see `GruConfig` for the equations. */
 import type { GruConfig, GruDims, InitializerName, Ptr } from '../kernel/types.js';
 import { nextSeed, Random } from '../random.js';
-import { type Shape, sizeOf, Tensor } from '../tensor.js';
+import { formatShape, type SampleShape, sizeOf, Tensor } from '../tensor.js';
 import type { GruPartCall } from '../worker/protocol.js';
 import { checkRate } from './dropout.js';
 import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
@@ -92,23 +92,23 @@ export class Gru extends Layer {
     };
   }
 
-  computeOutputShape(inputShape: Shape): Shape {
+  computeOutputShape(inputShape: SampleShape): SampleShape {
     if (inputShape.length !== 2) {
       throw new Error(
-        `gru ${this.name}: expects samples of shape [steps, features], got [${inputShape.join(', ')}]`,
+        `gru ${this.name}: expects samples of shape [steps, features], got ${formatShape(inputShape)}`,
       );
     }
-    return this.config.returnSequences ? [inputShape[0] as number, this.units] : [this.units];
+    return this.config.returnSequences ? [inputShape[0] ?? null, this.units] : [this.units];
   }
 
-  paramCountFor(inputShape: Shape): number {
+  paramCountFor(inputShape: SampleShape): number {
     this.computeOutputShape(inputShape);
     const [, input] = inputShape as [number, number];
     const h3 = 3 * this.units;
     return (input + this.units) * h3 + (this.useBias ? (this.config.resetAfter ? 2 : 1) * h3 : 0);
   }
 
-  protected createWeights(inputShape: Shape): void {
+  protected createWeights(inputShape: SampleShape): void {
     this.computeOutputShape(inputShape);
     const [, input] = inputShape as [number, number];
     const h3 = 3 * this.units;
@@ -130,7 +130,7 @@ export class Gru extends Layer {
     checkInput(this, input);
     const [batch, steps, inputSize] = input.shape as [number, number, number];
     const dims = { batch, steps, input: inputSize, units: this.units };
-    const outputShape = [batch, ...this.computeOutputShape([steps, inputSize])];
+    const outputShape = this.outputShapeFor(input.shape);
     const output = this.buffer(
       'output',
       outputShape.reduce((a, b) => a * b, 1),
@@ -180,7 +180,7 @@ export class Gru extends Layer {
     checkInput(this, input);
     const [batch, steps, inputSize] = input.shape as [number, number, number];
     const dims = { batch, steps, input: inputSize, units: this.units };
-    const outputShape = [batch, ...this.computeOutputShape([steps, inputSize])];
+    const outputShape = this.outputShapeFor(input.shape);
     const output = this.buffer('output', sizeOf(outputShape));
     const exchange = this.buffer('exchange', this.kernel.gruExchangeLength(dims));
     this.kernel.resetGruExchange(exchange);
@@ -224,7 +224,7 @@ export class Gru extends Layer {
       );
     }
     const dims = { batch, steps, input: inputSize, units: this.units };
-    const shape = [batch, ...this.computeOutputShape([steps, inputSize])];
+    const shape = this.outputShapeFor(input.shape);
     const output = this.buffer('output', sizeOf(shape));
     const w = this.weightsOrThrow;
     this.kernel.gruForward(dims, this.config, {

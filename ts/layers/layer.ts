@@ -9,7 +9,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
 import type { InitializerName, Ptr } from '../kernel/types.js';
 import { nextSeed } from '../random.js';
-import { type Shape, sizeOf, Tensor } from '../tensor.js';
+import { fitsShape, formatShape, type SampleShape, type Shape, sizeOf, Tensor } from '../tensor.js';
 
 /** A batch flowing between layers: its allocation and shape (batch first). */
 export interface Activation {
@@ -68,8 +68,11 @@ export type WeightSource = boolean | BorrowedWeights;
 
 export interface LayerArgs {
   name?: string;
-  /** Shape of one sample (no batch axis); needed on the first layer. */
-  inputShape?: Shape;
+  /**
+   * Shape of one sample (no batch axis); needed on the first layer. Its
+   * first axis may be `null` for sequences of any length (Keras' `None`).
+   */
+  inputShape?: SampleShape;
 }
 
 const counters = new Map<string, number>();
@@ -82,11 +85,11 @@ function uniqueName(base: string): string {
 
 export abstract class Layer {
   readonly name: string;
-  readonly inputShape: Shape | undefined;
+  readonly inputShape: SampleShape | undefined;
   /** Keras class name, for summaries and saved topologies. */
   abstract readonly className: string;
   private builtWith:
-    | { kernel: Kernel; inputShape: Shape; scratch: ScratchBuffers; source: WeightSource }
+    | { kernel: Kernel; inputShape: SampleShape; scratch: ScratchBuffers; source: WeightSource }
     | undefined;
   protected readonly owned: Weight[] = [];
   /** Weights this layer uses but another model owns. */
@@ -94,7 +97,9 @@ export abstract class Layer {
 
   constructor(args: LayerArgs, baseName: string) {
     this.name = args.name ?? uniqueName(baseName);
-    this.inputShape = args.inputShape ? [...args.inputShape] : undefined;
+    this.inputShape = args.inputShape
+      ? checkSampleShape(args.inputShape, `${baseName} ${this.name}`)
+      : undefined;
   }
 
   get built(): boolean {
@@ -112,7 +117,7 @@ export abstract class Layer {
   }
 
   /** The shape of one input sample this layer was built for. */
-  get builtInputShape(): Shape {
+  get builtInputShape(): SampleShape {
     if (!this.builtWith) throw new Error(`layer ${this.name} is not built`);
     return this.builtWith.inputShape;
   }
@@ -122,19 +127,25 @@ export abstract class Layer {
    * initialized (`true`), allocated as zeros to be loaded (`false`), or
    * borrowed from another model over the same memory.
    */
-  build(kernel: Kernel, inputShape: Shape, source: WeightSource = true): void {
+  build(kernel: Kernel, inputShape: SampleShape, source: WeightSource = true): void {
     if (this.builtWith) throw new Error(`layer ${this.name} is already built`);
     this.builtWith = { kernel, inputShape: [...inputShape], scratch: new ScratchBuffers(kernel), source };
     this.createWeights(inputShape);
   }
 
   /** The number of weights this layer would have for samples of `inputShape`, without allocating. */
-  abstract paramCountFor(inputShape: Shape): number;
+  abstract paramCountFor(inputShape: SampleShape): number;
 
-  /** The shape of one output sample for one input sample's shape. */
-  abstract computeOutputShape(inputShape: Shape): Shape;
+  /** The shape of one output sample for one input sample's shape (`null` time axes stay `null`). */
+  abstract computeOutputShape(inputShape: SampleShape): SampleShape;
 
-  protected abstract createWeights(inputShape: Shape): void;
+  /** The output's shape for an input batch of shape `[batch, ...sample]`. */
+  protected outputShapeFor(input: Shape): Shape {
+    const [batch, ...sample] = input;
+    return [batch as number, ...(this.computeOutputShape(sample) as Shape)];
+  }
+
+  protected abstract createWeights(inputShape: SampleShape): void;
 
   /** Forward on a batch; with `training`, keeps what backward needs. */
   abstract forward(input: Activation, training: boolean): Activation;
@@ -158,7 +169,10 @@ export abstract class Layer {
 
   /** Builds for `input`'s samples when not built yet. */
   protected buildFor(input: Tensor): void {
-    if (!this.built) this.build(loadedKernel(), input.shape.slice(1));
+    // Built for sequences of any length, as Keras builds its layers on call.
+    const [, steps, ...rest] = input.shape;
+    if (!this.built)
+      this.build(loadedKernel(), steps === undefined ? [] : rest.length > 0 ? [null, ...rest] : [steps]);
   }
 
   /** A new tensor holding a copy of `length(shape)` floats at `ptr`. */
@@ -237,9 +251,25 @@ export abstract class Layer {
 export function checkInput(layer: Layer, input: Activation): void {
   const expected = layer.builtInputShape;
   const got = input.shape.slice(1);
-  if (got.length !== expected.length || got.some((d, i) => d !== expected[i])) {
+  if (!fitsShape(got, expected)) {
     throw new Error(
-      `layer ${layer.name} expects samples of shape [${expected.join(', ')}], got [${got.join(', ')}] (batch shape [${input.shape.join(', ')}])`,
+      `layer ${layer.name} expects samples of shape ${formatShape(expected)}, got ${formatShape(got)} (batch shape ${formatShape(input.shape)})`,
     );
   }
+}
+
+/**
+ * A declared sample shape, checked: positive integer dimensions, of which
+ * only the first (a sequence's time axis) may be `null`.
+ */
+export function checkSampleShape(shape: SampleShape, owner: string): SampleShape {
+  const fine = shape.every((d, i) =>
+    d === null ? i === 0 && shape.length > 1 : Number.isInteger(d) && d > 0,
+  );
+  if (!fine) {
+    throw new Error(
+      `${owner}: inputShape ${formatShape(shape)} must have positive integer dimensions, of which only the first (time steps) may be null`,
+    );
+  }
+  return [...shape];
 }

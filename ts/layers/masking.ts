@@ -4,7 +4,7 @@
  * carries its state over it, the loss and metrics leave it out.
  */
 import type { Ptr } from '../kernel/types.js';
-import type { Shape } from '../tensor.js';
+import { formatShape, type SampleShape } from '../tensor.js';
 import { type Activation, checkInput, Layer, type LayerArgs } from './layer.js';
 
 export interface MaskingLayerArgs extends LayerArgs {
@@ -28,16 +28,16 @@ export class Masking extends Layer {
     return 0;
   }
 
-  computeOutputShape(inputShape: Shape): Shape {
+  computeOutputShape(inputShape: SampleShape): SampleShape {
     if (inputShape.length !== 2) {
       throw new Error(
-        `masking ${this.name}: expects samples of shape [steps, features], got [${inputShape.join(', ')}]`,
+        `masking ${this.name}: expects samples of shape [steps, features], got ${formatShape(inputShape)}`,
       );
     }
     return inputShape;
   }
 
-  protected createWeights(inputShape: Shape): void {
+  protected createWeights(inputShape: SampleShape): void {
     this.computeOutputShape(inputShape);
   }
 

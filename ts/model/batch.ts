@@ -1,6 +1,12 @@
 /** Per-batch sums of loss and metrics, and their averages over an epoch, as Keras reports them. */
 import type { Logs } from './callbacks.js';
 
+/** The samples of one batch: how many, and their time steps (which fill a `null` time axis). */
+export interface BatchRows {
+  batch: number;
+  steps: number;
+}
+
 /** Per-batch results before averaging. */
 export interface BatchSums {
   /** Sequences in the batch. */

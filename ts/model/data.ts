@@ -1,11 +1,16 @@
 /** Checking data sets against a model, and copying batches out of them. */
 import type { Kernel } from '../kernel/kernel.js';
 import type { Ptr } from '../kernel/types.js';
-import { type Shape, sizeOf, type Tensor } from '../tensor.js';
+import { fitsShape, formatShape, type SampleShape, sizeOf, type Tensor, withSteps } from '../tensor.js';
 
 interface ModelShapes {
-  readonly inputShape: Shape;
-  readonly outputShape: Shape;
+  readonly inputShape: SampleShape;
+  readonly outputShape: SampleShape;
+}
+
+/** The time steps of `x`'s samples (its second axis), which fill a model's `null` time axis. */
+export function stepsOf(x: Tensor): number {
+  return x.shape[1] ?? 1;
 }
 
 /**
@@ -14,17 +19,18 @@ interface ModelShapes {
  */
 export function samplesOf(model: ModelShapes, x: Tensor, y: Tensor | undefined, op: string): number {
   const expected = model.inputShape;
-  if (x.rank !== expected.length + 1 || x.shape.slice(1).some((d, i) => d !== expected[i])) {
+  if (!fitsShape(x.shape.slice(1), expected)) {
     throw new Error(
-      `${op}: x must have shape [samples, ${expected.join(', ')}], got [${x.shape.join(', ')}]`,
+      `${op}: x must have shape [samples, ${formatShape(expected).slice(1)}, got ${formatShape(x.shape)}`,
     );
   }
   const n = x.shape[0] as number;
   if (n === 0) throw new Error(`${op}: x has no samples`);
+  if (expected[0] === null && stepsOf(x) === 0) throw new Error(`${op}: x has sequences of no steps`);
   checkFinite(x, 'x', op);
   if (y) {
     if (y.shape[0] !== n) throw new Error(`${op}: x has ${n} samples but y has ${y.shape[0]}`);
-    const out = model.outputShape;
+    const out = withSteps(model.outputShape, stepsOf(x));
     const perSample = y.size / n;
     // Dense targets match the output; sparse class indices drop its last axis.
     const dense = sizeOf(out);

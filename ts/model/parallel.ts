@@ -17,7 +17,7 @@ import { sizeOf, type Tensor } from '../tensor.js';
 import type { ReplicaHandle, ReplicaSpec } from '../worker/protocol.js';
 import { KernelWorkers } from '../worker/workers.js';
 import type { BatchSums } from './batch.js';
-import { gatherRows } from './data.js';
+import { gatherRows, stepsOf } from './data.js';
 import type { Sequential } from './sequential.js';
 
 /**
@@ -97,17 +97,20 @@ export class DataParallel {
     const { x, y, order, start, batch, train, sampleWeight } = b;
     const model = this.model;
     const shares = splitRows(batch, this.workers.size);
+    const steps = stepsOf(x);
     const positions = train ? forkRandomPositions(model, shares.length) : [];
     const calls = shares.map((share, w) => {
       const [bx, by] = model.gatherBatch(x, y, order, start + share.offset, share.rows, `/${w}`);
       const weights =
-        sampleWeight && model.gatherWeights(sampleWeight, order, start + share.offset, share.rows, `/${w}`);
+        sampleWeight &&
+        model.gatherWeights(sampleWeight, order, start + share.offset, share.rows, steps, `/${w}`);
       const replica = this.replicas[w] as ReplicaHandle;
       return this.workers.call(w, 'training step', (api) =>
         api.runShare(replica.id, {
           x: bx,
           y: by,
           rows: share.rows,
+          steps,
           sampleWeights: weights,
           train,
           randomPositions: positions[w] ?? [],
@@ -153,7 +156,7 @@ export class DataParallel {
    */
   predictBatch(x: Tensor, rows: Uint32Array, out: Ptr, at: number): Promise<void> {
     return this.oneAtATime(() => {
-      if (forwardFlopEstimate(this.model, rows.length) < this.predictHereBelowFlop) {
+      if (forwardFlopEstimate(this.model, rows.length, stepsOf(x)) < this.predictHereBelowFlop) {
         return this.predictLayers(x, rows, out, at, false);
       }
       return this.splitsByUnits(rows.length)
@@ -177,7 +180,8 @@ export class DataParallel {
   private async predictByRows(x: Tensor, rows: Uint32Array, out: Ptr, at: number): Promise<void> {
     const model = this.model;
     const k = model.kernel;
-    const perSample = sizeOf(model.outputShape);
+    const steps = stepsOf(x);
+    const perSample = sizeOf(model.outputShapeFor(steps));
     const inputWidth = x.size / (x.shape[0] as number);
     const shares = splitRows(rows.length, this.workers.size).map((share, w) => {
       const input = model.scratch.get(`x/${w}`, share.rows * inputWidth);
@@ -190,6 +194,7 @@ export class DataParallel {
           api.predictShare((this.replicas[w] as ReplicaHandle).id, {
             x: share.input,
             rows: share.rows,
+            steps,
             out: share.output,
           }),
         ),
@@ -234,7 +239,8 @@ export class DataParallel {
     const k = model.kernel;
     const input = model.scratch.get('x/here', rows.length * (x.size / (x.shape[0] as number)));
     gatherRows(k, x, rows, input);
-    let activation: Activation = { ptr: input, shape: [rows.length, ...model.inputShape] };
+    const steps = stepsOf(x);
+    let activation: Activation = { ptr: input, shape: [rows.length, ...model.inputShapeFor(steps)] };
     for (const layer of model.layers) {
       activation =
         splitGrus && layer instanceof Gru
@@ -243,7 +249,7 @@ export class DataParallel {
             )
           : layer.forward(activation, false);
     }
-    const perSample = sizeOf(model.outputShape);
+    const perSample = sizeOf(model.outputShapeFor(steps));
     const predicted = k.view(activation.ptr).subarray(0, rows.length * perSample);
     k.view(out).set(predicted, at * perSample);
   }
@@ -259,9 +265,8 @@ export class DataParallel {
  * products, an over-estimate for layers after the last that returns
  * sequences (they use their weights once per sample).
  */
-function forwardFlopEstimate(model: Sequential, rows: number): number {
-  const steps = model.inputShape.length > 1 ? (model.inputShape[0] as number) : 1;
-  return 2 * rows * steps * model.countParams();
+function forwardFlopEstimate(model: Sequential, rows: number, steps: number): number {
+  return 2 * rows * (model.inputShape.length > 1 ? steps : 1) * model.countParams();
 }
 
 /**

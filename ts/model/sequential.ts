@@ -10,11 +10,11 @@ import { ScratchBuffers } from '../kernel/scratch.js';
 import type { LossName, Ptr } from '../kernel/types.js';
 import type { Activation, Layer, WeightSource } from '../layers/layer.js';
 import { type Optimizer, optimizerFromName } from '../optimizers/index.js';
-import { type Shape, sizeOf, Tensor } from '../tensor.js';
+import { formatShape, type SampleShape, type Shape, sizeOf, Tensor, withSteps } from '../tensor.js';
 import { OnDemand } from '../worker/on-demand.js';
-import { addBatch, averages, type BatchSums, type Totals } from './batch.js';
+import { addBatch, averages, type BatchRows, type BatchSums, type Totals } from './batch.js';
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
-import { gatherRows, samplesOf } from './data.js';
+import { gatherRows, samplesOf, stepsOf } from './data.js';
 import { HostedTraining } from './hosted.js';
 import { type Metric, metricSum, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
@@ -77,12 +77,12 @@ export class Sequential implements TrainingModel {
       );
     }
     const previous = this.layers[this.layers.length - 1];
-    let inputShape: Shape;
+    let inputShape: SampleShape;
     if (previous) {
       inputShape = previous.computeOutputShape(previous.builtInputShape);
       if (layer.inputShape && !sameShape(layer.inputShape, inputShape)) {
         throw new Error(
-          `layer ${layer.name} declares inputShape [${layer.inputShape.join(', ')}] but follows an output of [${inputShape.join(', ')}]`,
+          `layer ${layer.name} declares inputShape ${formatShape(layer.inputShape)} but follows an output of ${formatShape(inputShape)}`,
         );
       }
     } else {
@@ -94,15 +94,25 @@ export class Sequential implements TrainingModel {
     void this.stopWorkers();
   }
 
-  /** Shape of one input sample. */
-  get inputShape(): Shape {
+  /** Shape of one input sample; its time axis `null` when sequences may have any length. */
+  get inputShape(): SampleShape {
     return this.firstLayer.builtInputShape;
   }
 
-  /** Shape of one output sample. */
-  get outputShape(): Shape {
+  /** Shape of one output sample; its time axis `null` when sequences may have any length. */
+  get outputShape(): SampleShape {
     const last = this.layers[this.layers.length - 1] ?? this.firstLayer;
     return last.computeOutputShape(last.builtInputShape);
+  }
+
+  /** @internal The shape of one input sample in a call on sequences of `steps` steps. */
+  inputShapeFor(steps: number): Shape {
+    return withSteps(this.inputShape, steps);
+  }
+
+  /** @internal The shape of one output sample in a call on sequences of `steps` steps. */
+  outputShapeFor(steps: number): Shape {
+    return withSteps(this.outputShape, steps);
   }
 
   private get firstLayer(): Layer {
@@ -173,8 +183,9 @@ export class Sequential implements TrainingModel {
     const parallel = await this.workers();
     if (!parallel) {
       const [bx, by] = this.gatherBatch(x, y, order, start, batch);
-      const weights = sampleWeight && this.gatherWeights(sampleWeight, order, start, batch);
-      return this.runBatch(bx, by, batch, train, weights);
+      const steps = stepsOf(x);
+      const weights = sampleWeight && this.gatherWeights(sampleWeight, order, start, batch, steps);
+      return this.runBatch(bx, by, { batch, steps }, train, weights);
     }
     try {
       return await parallel.runBatch(x, y, order, start, batch, train, sampleWeight);
@@ -243,9 +254,9 @@ export class Sequential implements TrainingModel {
    * @internal One batch: forward, loss and metrics, and with `train`,
    * backward and one optimizer update. The loss is the one before the update.
    */
-  runBatch(x: Ptr, y: Ptr, batch: number, train: boolean, sampleWeights?: Ptr): BatchSums {
+  runBatch(x: Ptr, y: Ptr, rows: BatchRows, train: boolean, sampleWeights?: Ptr): BatchSums {
     const optimizer = train ? this.optimizer : undefined;
-    const sums = this.computeBatch(x, y, batch, train, sampleWeights);
+    const sums = this.computeBatch(x, y, rows, train, sampleWeights);
     if (optimizer) {
       const weights = this.layers.flatMap((l) => l.weights());
       optimizer.apply(
@@ -261,10 +272,11 @@ export class Sequential implements TrainingModel {
    * @internal Forward, loss and metrics of one batch; with `train`, also
    * backward into the layers' gradients (no update).
    */
-  computeBatch(x: Ptr, y: Ptr, batch: number, train: boolean, sampleWeights?: Ptr): BatchSums {
+  computeBatch(x: Ptr, y: Ptr, rows: BatchRows, train: boolean, sampleWeights?: Ptr): BatchSums {
     const { loss, metrics } = this.compiledOrThrow;
     const k = this.k;
-    const prediction = this.forward({ ptr: x, shape: [batch, ...this.inputShape] }, train);
+    const { batch, steps } = rows;
+    const prediction = this.forward({ ptr: x, shape: [batch, ...this.inputShapeFor(steps)] }, train);
     const width = prediction.shape[prediction.shape.length - 1] as number;
     const samples = sizeOf(prediction.shape) / width;
     const grad = train ? this.scratch.get('dPrediction', sizeOf(prediction.shape)) : undefined;
@@ -314,7 +326,8 @@ export class Sequential implements TrainingModel {
   /** Trains on one batch; returns its loss before the update. */
   async trainOnBatch(x: Tensor, y: Tensor): Promise<number> {
     const batch = samplesOf(this, x, y, 'trainOnBatch');
-    if (this.workerCount === 0) return this.runBatch(x.ptr, y.ptr, batch, true).loss / batch;
+    if (this.workerCount === 0)
+      return this.runBatch(x.ptr, y.ptr, { batch, steps: stepsOf(x) }, true).loss / batch;
     const order = Uint32Array.from({ length: batch }, (_, i) => i);
     return (await this.step(x, y, order, 0, batch, true)).loss / batch;
   }
@@ -356,9 +369,17 @@ export class Sequential implements TrainingModel {
    * batch]`, one per loss sample: a per-sequence weight `[N]` is repeated
    * over the steps of a sequence output.
    */
-  gatherWeights(weights: Tensor, order: Uint32Array, start: number, batch: number, slot = ''): Ptr {
+  gatherWeights(
+    weights: Tensor,
+    order: Uint32Array,
+    start: number,
+    batch: number,
+    steps: number,
+    slot = '',
+  ): Ptr {
     const rows = order.subarray(start, start + batch);
-    const perRow = sizeOf(this.outputShape) / (this.outputShape[this.outputShape.length - 1] as number);
+    const outputShape = this.outputShapeFor(steps);
+    const perRow = sizeOf(outputShape) / (outputShape[outputShape.length - 1] as number);
     const out = this.scratch.get(`sampleWeights${slot}`, batch * perRow);
     if (weights.size / (weights.shape[0] as number) === perRow) {
       gatherRows(this.k, weights, rows, out);
@@ -389,7 +410,8 @@ export class Sequential implements TrainingModel {
   async predict(x: Tensor, args: { batchSize?: number } = {}): Promise<Tensor> {
     const batchSize = args.batchSize ?? 32;
     const n = samplesOf(this, x, undefined, 'predict');
-    const perSample = sizeOf(this.outputShape);
+    const steps = stepsOf(x);
+    const perSample = sizeOf(this.outputShapeFor(steps));
     const out = this.k.alloc(n * perSample);
     let parallel: DataParallel | undefined;
     try {
@@ -404,7 +426,7 @@ export class Sequential implements TrainingModel {
         const bx = this.scratch.get('x', batch * (x.size / n));
         gatherRows(this.k, x, order.subarray(start, start + batch), bx);
         // The forward may grow the memory, which detaches older views: view `out` after it.
-        const prediction = this.predictionOf(bx, batch);
+        const prediction = this.predictionOf(bx, { batch, steps });
         this.k.view(out).set(prediction, start * perSample);
       }
     } catch (error) {
@@ -412,25 +434,25 @@ export class Sequential implements TrainingModel {
       if (parallel?.failure) void this.stopWorkers();
       throw error;
     }
-    return new Tensor([n, ...this.outputShape], out, this.k);
+    return new Tensor([n, ...this.outputShapeFor(steps)], out, this.k);
   }
 
-  /** @internal Predicts the `rows` samples at `x` into `out`, which holds exactly their outputs. */
-  predictInto(x: Ptr, rows: number, out: Ptr): void {
+  /** @internal Predicts the samples at `x` into `out`, which holds exactly their outputs. */
+  predictInto(x: Ptr, rows: BatchRows, out: Ptr): void {
     const prediction = this.predictionOf(x, rows);
     const target = this.k.view(out);
     if (target.length !== prediction.length) {
       throw new Error(
-        `predict: the output buffer holds ${target.length} floats, ${rows} predictions need ${prediction.length}`,
+        `predict: the output buffer holds ${target.length} floats, ${rows.batch} predictions need ${prediction.length}`,
       );
     }
     target.set(prediction);
   }
 
-  /** An inference forward of the `rows` samples at `x`: a view of the outputs, valid until the next forward. */
-  private predictionOf(x: Ptr, rows: number): Float32Array {
-    const prediction = this.forward({ ptr: x, shape: [rows, ...this.inputShape] }, false);
-    return this.k.view(prediction.ptr).subarray(0, rows * sizeOf(this.outputShape));
+  /** An inference forward of the samples at `x`: a view of the outputs, valid until the next forward. */
+  private predictionOf(x: Ptr, { batch, steps }: BatchRows): Float32Array {
+    const prediction = this.forward({ ptr: x, shape: [batch, ...this.inputShapeFor(steps)] }, false);
+    return this.k.view(prediction.ptr).subarray(0, batch * sizeOf(this.outputShapeFor(steps)));
   }
 
   /** Weights in Keras order (per GRU: kernel, recurrent kernel, bias; per dense: kernel, bias), as copies. */
@@ -516,7 +538,7 @@ export class Sequential implements TrainingModel {
   }
 }
 
-function sameShape(a: Shape, b: Shape): boolean {
+function sameShape(a: SampleShape, b: SampleShape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 

@@ -1,10 +1,11 @@
 /** `model.summary()`: Keras' table of layers, output shapes and parameter counts. */
 import type { Layer } from '../layers/layer.js';
+import { formatShape } from '../tensor.js';
 
 export function summaryTable(model: { layers: readonly Layer[]; countParams(): number }): string {
   const rows = model.layers.map((l) => [
     `${l.name} (${l.className})`,
-    `[null, ${l.computeOutputShape(l.builtInputShape).join(', ')}]`,
+    formatShape([null, ...l.computeOutputShape(l.builtInputShape)]),
     String(l.countParams()),
   ]);
   const header = ['Layer (type)', 'Output shape', 'Param #'];

@@ -5,7 +5,7 @@ import { Random } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { addBatch, averages, type Totals } from './batch.js';
 import type { Callback, Logs } from './callbacks.js';
-import { samplesOf } from './data.js';
+import { samplesOf, stepsOf } from './data.js';
 import { defaultVerbosity, ProgressLogger } from './progress.js';
 import type { Sequential } from './sequential.js';
 
@@ -64,7 +64,7 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   positiveInteger('batchSize', batchSize);
   model.assertCompiled();
   const n = samplesOf(model, x, y, 'fit');
-  if (args.sampleWeight) checkSampleWeight(model, args.sampleWeight, n);
+  if (args.sampleWeight) checkSampleWeight(model, args.sampleWeight, n, stepsOf(x));
 
   // Training and validation index sets.
   let trainCount = n;
@@ -171,8 +171,8 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   return history;
 }
 
-function checkSampleWeight(model: Sequential, weights: Tensor, n: number): void {
-  const out = model.outputShape;
+function checkSampleWeight(model: Sequential, weights: Tensor, n: number, inputSteps: number): void {
+  const out = model.outputShapeFor(inputSteps);
   const steps = out.length > 1 ? (out[0] as number) : undefined;
   const shapeOk =
     weights.shape[0] === n &&

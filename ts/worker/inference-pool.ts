@@ -11,10 +11,10 @@ import { transfer } from 'comlink';
 import { kernel } from '../backend.js';
 import { modelFromArtifacts, modelToArtifacts } from '../io/artifacts.js';
 import type { Ptr } from '../kernel/types.js';
-import { samplesOf } from '../model/data.js';
+import { samplesOf, stepsOf } from '../model/data.js';
 import { replicaSpec } from '../model/parallel.js';
 import type { Sequential } from '../model/sequential.js';
-import { sizeOf, Tensor } from '../tensor.js';
+import { type SampleShape, sizeOf, Tensor } from '../tensor.js';
 import { KernelWorkers } from './workers.js';
 
 export interface InferencePoolOptions {
@@ -40,6 +40,7 @@ interface Server {
 interface Request {
   input: Ptr;
   rows: number;
+  steps: number;
   output: Ptr;
   resolve(prediction: Tensor): void;
   reject(error: Error): void;
@@ -111,7 +112,7 @@ export class InferencePool {
   }
 
   /** Shape of one input sample the model takes. */
-  get inputShape(): readonly number[] {
+  get inputShape(): SampleShape {
     return this.model.inputShape;
   }
 
@@ -126,16 +127,17 @@ export class InferencePool {
     let rows: number;
     let input: Ptr | undefined;
     let output: Ptr;
+    const steps = stepsOf(x);
     try {
       rows = samplesOf(this.model, x, undefined, 'predict');
       input = k.upload(x.view());
-      output = k.alloc(rows * sizeOf(this.model.outputShape));
+      output = k.alloc(rows * sizeOf(this.model.outputShapeFor(steps)));
     } catch (error) {
       if (input !== undefined) k.free(input);
       return Promise.reject(error);
     }
     return new Promise<Tensor>((resolve, reject) => {
-      this.queue.push({ input, rows, output, resolve, reject });
+      this.queue.push({ input, rows, steps, output, resolve, reject });
       this.serve();
     });
   }
@@ -152,16 +154,21 @@ export class InferencePool {
   private run(server: Server, index: number, request: Request): void {
     const k = this.model.kernel;
     server.busy = true;
-    const shape = [request.rows, ...this.model.outputShape];
-    const { input, rows, output } = request;
+    const { input, rows, steps, output } = request;
+    const shape = [rows, ...this.model.outputShapeFor(steps)];
     server.workers
       .call(0, 'predict', async (api) => {
         if (this.memory === 'shared') {
-          await api.predictShare(server.model, { x: input, rows, out: output });
+          await api.predictShare(server.model, { x: input, rows, steps, out: output });
           return;
         }
         const values = k.download(input);
-        const predicted = await api.predictValues(server.model, transfer(values, [values.buffer]), rows);
+        const predicted = await api.predictValues(
+          server.model,
+          transfer(values, [values.buffer]),
+          rows,
+          steps,
+        );
         k.view(output).set(predicted);
       })
       .then(

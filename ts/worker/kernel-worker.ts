@@ -105,9 +105,10 @@ function leaveOnTrap(error: unknown): unknown {
 function checkCall(op: string, values: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined && name === 'sampleWeights') continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < (name === 'rows' ? 1 : 0)) {
+    const count = name === 'rows' || name === 'steps';
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < (count ? 1 : 0)) {
       throw new Error(
-        `${op}: \`${name}\` must be ${name === 'rows' ? 'a positive integer' : 'a tensor offset'}, got ${String(value)}`,
+        `${op}: \`${name}\` must be ${count ? 'a positive integer' : 'a tensor offset'}, got ${String(value)}`,
       );
     }
   }
@@ -138,15 +139,15 @@ const api: KernelWorkerApi = {
     });
   },
 
-  predictValues(id, values, rows) {
+  predictValues(id, values, rows, steps) {
     return guard(() => {
       const model = replica(id);
-      checkCall('predictValues', { rows });
+      checkCall('predictValues', { rows, steps });
       const k = kernel();
       const input = k.upload(values);
-      const output = k.alloc(rows * sizeOf(model.outputShape));
+      const output = k.alloc(rows * sizeOf(model.outputShapeFor(steps)));
       try {
-        model.predictInto(input, rows, output);
+        model.predictInto(input, { batch: rows, steps }, output);
         const result = k.download(output);
         return transfer(result, [result.buffer]);
       } finally {
@@ -168,19 +169,21 @@ const api: KernelWorkerApi = {
   runShare(id, share: Share) {
     return guard(() => {
       const model = replica(id);
-      checkCall('runShare', { x: share.x, y: share.y, rows: share.rows, sampleWeights: share.sampleWeights });
+      const { x, y, rows, steps, sampleWeights } = share;
+      checkCall('runShare', { x, y, rows, steps, sampleWeights });
       model.layers.forEach((layer, i) => {
         layer.restoreRandomPositions(share.randomPositions[i] ?? []);
       });
-      return model.computeBatch(share.x, share.y, share.rows, share.train, share.sampleWeights);
+      return model.computeBatch(x, y, { batch: rows, steps }, share.train, sampleWeights);
     });
   },
 
   predictShare(id, share: PredictShare) {
     guard(() => {
       const model = replica(id);
-      checkCall('predictShare', { x: share.x, rows: share.rows, out: share.out });
-      model.predictInto(share.x, share.rows, share.out);
+      const { x, rows, steps, out } = share;
+      checkCall('predictShare', { x, rows, steps, out });
+      model.predictInto(x, { batch: rows, steps }, out);
     });
   },
 

@@ -64,6 +64,8 @@ export interface Share {
   x: Ptr;
   y: Ptr;
   rows: number;
+  /** Time steps of each sample (a model's `null` time axis takes this length). */
+  steps: number;
   sampleWeights?: Ptr | undefined;
   /** With `train`, backward writes the replica's gradients. */
   train: boolean;
@@ -75,6 +77,8 @@ export interface Share {
 export interface PredictShare {
   x: Ptr;
   rows: number;
+  /** Time steps of each sample. */
+  steps: number;
   out: Ptr;
 }
 
@@ -198,7 +202,7 @@ export interface KernelWorkerApi {
   /** A model in the worker's own kernel, from its saved form. */
   createModel(artifacts: ModelArtifacts): number;
   /** Predictions for `rows` samples given as values; the result is transferred, not copied. */
-  predictValues(model: number, values: Float32Array, rows: number): Float32Array;
+  predictValues(model: number, values: Float32Array, rows: number, steps: number): Float32Array;
   createReplica(spec: ReplicaSpec): ReplicaHandle;
   /** Forward, loss and metrics (and backward with `train`) over a share. */
   runShare(replica: number, share: Share): BatchSums;
