@@ -284,9 +284,12 @@ describe('a model for sequences of any length', () => {
     expect(() => gw.layers.gru({ units: 2, inputShape: [4, null] })).toThrow(
       /^gru gru(_\d+)?: inputShape \[4, null\] must have positive integer dimensions, of which only the first \(time steps\) may be null$/,
     );
-    expect(() => gw.layers.dense({ units: 2, inputShape: [null] })).toThrow(
-      'inputShape [null] must have positive integer dimensions, of which only the first (time steps) may be null',
+    expect(() => gw.layers.masking({ inputShape: [3, null, 2] })).toThrow(
+      'inputShape [3, null, 2] must have positive integer dimensions, of which only the first (time steps) may be null',
     );
+    expect(() =>
+      gw.sequential().add(gw.layers.dense({ units: 2, name: 'unknown_features', inputShape: [null] })),
+    ).toThrow('dense unknown_features: expects samples of rank 1 or 2 with a known feature axis, got [null]');
     const m = model();
     await expect(m.predict(gw.tensor(new Float32Array(N * 4 * 2), [N, 4, 2]))).rejects.toThrow(
       `predict: x must have shape [samples, null, ${I}], got [${N}, 4, 2]`,

@@ -6,6 +6,7 @@ import type { Activation, InitializerName, MergeMode } from '../kernel/types.js'
 import { Bidirectional } from '../layers/bidirectional.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
+import { Embedding } from '../layers/embedding.js';
 import { Gru } from '../layers/gru.js';
 import type { Layer } from '../layers/layer.js';
 import { Masking } from '../layers/masking.js';
@@ -40,6 +41,7 @@ const INITIALIZERS: Record<InitializerName, LayerJson> = {
     class_name: 'VarianceScaling',
     config: { scale: 2, mode: 'fan_in', distribution: 'uniform', seed: null },
   },
+  randomUniform: { class_name: 'RandomUniform', config: { minval: -0.05, maxval: 0.05, seed: null } },
   orthogonal: { class_name: 'Orthogonal', config: { gain: 1, seed: null } },
 };
 
@@ -109,8 +111,7 @@ export function declaredInputShape(config: Record<string, unknown>, path: Path):
   const dims = value.slice(1);
   // Keras' `None` time axis (sequences of any length) is the first after the batch.
   const fine = (d: unknown, i: number) =>
-    (d === null && i === 0 && dims.length > 1) ||
-    (Number.isInteger(d) && (d as number) > 0 && (d as number) < 1e7);
+    (d === null && i === 0) || (Number.isInteger(d) && (d as number) > 0 && (d as number) < 1e7);
   if (!dims.every(fine)) {
     throw path
       .child('batch_input_shape')
@@ -174,6 +175,21 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape): LayerJson {
         activity_regularizer: null,
         kernel_constraint: null,
         bias_constraint: null,
+      },
+    };
+  } else if (layer instanceof Embedding) {
+    json = {
+      class_name: 'Embedding',
+      config: {
+        name: layer.name,
+        trainable: true,
+        input_dim: layer.inputDim,
+        output_dim: layer.outputDim,
+        embeddings_initializer: INITIALIZERS[layer.getConfig().embeddingsInitializer as InitializerName],
+        embeddings_regularizer: null,
+        activity_regularizer: null,
+        embeddings_constraint: null,
+        mask_zero: layer.maskZero,
       },
     };
   } else if (layer instanceof Masking) {
@@ -260,6 +276,27 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         useBias: boolean(config, 'use_bias', configPath, true),
       });
     }
+    case 'Embedding': {
+      const dim = (key: string) => {
+        const value = number(config, key, configPath);
+        if (!Number.isInteger(value) || value < 1 || value > 1 << 24)
+          throw configPath.child(key).error(`expected a positive integer, got ${value}`);
+        return value;
+      };
+      // Without a declared batch shape, Keras' `input_length` gives the steps.
+      const length = field(config, 'input_length');
+      if (length !== undefined && length !== null && !(Number.isInteger(length) && (length as number) > 0))
+        throw configPath
+          .child('input_length')
+          .error(`expected a positive integer or null, got ${JSON.stringify(length)}`);
+      return new Embedding({
+        ...base,
+        inputDim: dim('input_dim'),
+        outputDim: dim('output_dim'),
+        maskZero: boolean(config, 'mask_zero', configPath, false),
+        ...(inputShape || length === undefined ? {} : { inputLength: length as number | null }),
+      });
+    }
     case 'Masking':
       return new Masking({ ...base, maskValue: number(config, 'mask_value', configPath, 0) });
     case 'Dropout':
@@ -281,7 +318,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
       throw path
         .child('class_name')
         .error(
-          `unsupported layer class '${className}' (supported: GRU, Dense, Masking, Dropout, Bidirectional)`,
+          `unsupported layer class '${className}' (supported: GRU, Dense, Embedding, Masking, Dropout, Bidirectional)`,
         );
   }
 }

@@ -16,6 +16,7 @@ import {
   type Activation,
   DEFAULT_GRU_CONFIG,
   type DenseDims,
+  type EmbeddingDims,
   type GradientClipping,
   type GruConfig,
   type GruDims,
@@ -522,6 +523,40 @@ export class Kernel {
       buffers.dKernel,
       buffers.dBias,
       buffers.dX,
+    );
+  }
+
+  /**
+   * Embedding forward: `out [rows, dim]` ← the table rows `ids [rows]` name
+   * (integers in `[0, vocabulary)`, else an error naming the first bad one);
+   * `mask [rows]` ← 0 where the id is 0, 1 elsewhere.
+   */
+  embeddingForward(
+    dims: EmbeddingDims,
+    buffers: { ids: Ptr; table: Ptr; out: Ptr; mask?: Ptr | undefined },
+  ): void {
+    checkDims('embeddingForward', { ...dims });
+    this.glue.embeddingForward(
+      dims.rows,
+      dims.vocabulary,
+      dims.dim,
+      buffers.ids,
+      buffers.table,
+      buffers.out,
+      buffers.mask,
+    );
+  }
+
+  /** Embedding backward: `dTable [vocabulary, dim]` ← `dOut [rows, dim]` summed per id, written. */
+  embeddingBackward(dims: EmbeddingDims, buffers: { ids: Ptr; dOut: Ptr; dTable: Ptr }): void {
+    checkDims('embeddingBackward', { ...dims });
+    this.glue.embeddingBackward(
+      dims.rows,
+      dims.vocabulary,
+      dims.dim,
+      buffers.ids,
+      buffers.dOut,
+      buffers.dTable,
     );
   }
 

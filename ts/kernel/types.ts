@@ -19,6 +19,7 @@ export type InitializerName =
   | 'glorotUniform'
   | 'glorotNormal'
   | 'heUniform'
+  | 'randomUniform'
   | 'orthogonal';
 
 /** Keras' clipping options; at most one may be set. */
@@ -82,6 +83,14 @@ export interface GruWeights {
   recurrentKernel: Ptr;
   /** `[3H]`, or `[2, 3H]` with `resetAfter`; absent without bias. */
   bias?: Ptr | undefined;
+}
+
+/** An embedding lookup: `rows` ids into a table of `vocabulary` rows of `dim` values. */
+export interface EmbeddingDims {
+  /** `B·T` */
+  rows: number;
+  vocabulary: number;
+  dim: number;
 }
 
 export interface DenseDims {

@@ -35,8 +35,10 @@ export class Dense extends Layer {
   }
 
   computeOutputShape(inputShape: SampleShape): SampleShape {
-    if (inputShape.length < 1 || inputShape.length > 2) {
-      throw new Error(`dense ${this.name}: expects samples of rank 1 or 2, got ${formatShape(inputShape)}`);
+    if (inputShape.length < 1 || inputShape.length > 2 || inputShape[inputShape.length - 1] === null) {
+      throw new Error(
+        `dense ${this.name}: expects samples of rank 1 or 2 with a known feature axis, got ${formatShape(inputShape)}`,
+      );
     }
     return [...inputShape.slice(0, -1), this.units];
   }

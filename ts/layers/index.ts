@@ -2,6 +2,7 @@
 import { Bidirectional, type BidirectionalLayerArgs } from './bidirectional.js';
 import { Dense, type DenseLayerArgs } from './dense.js';
 import { Dropout, type DropoutLayerArgs } from './dropout.js';
+import { Embedding, type EmbeddingLayerArgs } from './embedding.js';
 import { Gru, type GruLayerArgs } from './gru.js';
 import { Masking, type MaskingLayerArgs } from './masking.js';
 
@@ -18,6 +19,10 @@ export function dropout(args: DropoutLayerArgs): Dropout {
   return new Dropout(args);
 }
 
+export function embedding(args: EmbeddingLayerArgs): Embedding {
+  return new Embedding(args);
+}
+
 export function masking(args?: MaskingLayerArgs): Masking {
   return new Masking(args);
 }
@@ -31,6 +36,8 @@ export {
   type BidirectionalLayerArgs,
   Dense,
   type DenseLayerArgs,
+  Embedding,
+  type EmbeddingLayerArgs,
   Gru,
   type GruLayerArgs,
   Masking,

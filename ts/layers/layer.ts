@@ -263,9 +263,7 @@ export function checkInput(layer: Layer, input: Activation): void {
  * only the first (a sequence's time axis) may be `null`.
  */
 export function checkSampleShape(shape: SampleShape, owner: string): SampleShape {
-  const fine = shape.every((d, i) =>
-    d === null ? i === 0 && shape.length > 1 : Number.isInteger(d) && d > 0,
-  );
+  const fine = shape.every((d, i) => (d === null ? i === 0 : Number.isInteger(d) && d > 0));
   if (!fine) {
     throw new Error(
       `${owner}: inputShape ${formatShape(shape)} must have positive integer dimensions, of which only the first (time steps) may be null`,

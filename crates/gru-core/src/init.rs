@@ -46,6 +46,9 @@ pub enum Initializer {
     GlorotNormal,
     /// `U(−√(6/fan_in), +…)`
     HeUniform,
+    /// `U(−0.05, 0.05)`: Keras' `RandomUniform` with its default bounds (an
+    /// embedding's default).
+    RandomUniform,
     /// A (semi-)orthogonal matrix from the QR decomposition of a Gaussian
     /// one, signs fixed so the distribution is uniform (Haar).
     Orthogonal,
@@ -59,11 +62,12 @@ impl Initializer {
             "glorotUniform" | "glorot_uniform" => Initializer::GlorotUniform,
             "glorotNormal" | "glorot_normal" => Initializer::GlorotNormal,
             "heUniform" | "he_uniform" => Initializer::HeUniform,
+            "randomUniform" | "random_uniform" | "uniform" => Initializer::RandomUniform,
             "orthogonal" => Initializer::Orthogonal,
             other => {
                 return Err(KernelError::new(
                     "initializer",
-                    format!("unknown initializer '{other}' (expected zeros, ones, glorotUniform, glorotNormal, heUniform or orthogonal)"),
+                    format!("unknown initializer '{other}' (expected zeros, ones, glorotUniform, glorotNormal, heUniform, randomUniform or orthogonal)"),
                 ))
             }
         })
@@ -79,6 +83,7 @@ impl Initializer {
             Initializer::Ones => out.fill(1.0),
             Initializer::GlorotUniform => uniform(out, (6.0 / (fan_in + fan_out)).sqrt(), &mut rng),
             Initializer::HeUniform => uniform(out, (6.0 / fan_in).sqrt(), &mut rng),
+            Initializer::RandomUniform => uniform(out, 0.05, &mut rng),
             Initializer::GlorotNormal => {
                 // Keras divides by the std of a unit normal truncated at ±2.
                 let std = (2.0 / (fan_in + fan_out)).sqrt() / 0.879_625_661_034_239_8;
@@ -192,5 +197,11 @@ mod tests {
         // Var of U(−l, l) is l²/3.
         assert!((mean_square - limit * limit / 3.0).abs() < 0.15 * limit * limit / 3.0, "{mean_square}");
         assert!(Initializer::from_name("lecunUniform").is_err());
+        // Keras' RandomUniform: ±0.05 whatever the shape.
+        let mut e = vec![0.0; 5000];
+        Initializer::from_name("randomUniform").unwrap().fill(&mut e, 1000, 5, 3);
+        assert!(e.iter().all(|v| v.abs() <= 0.05));
+        let mean_square: f32 = e.iter().map(|v| v * v).sum::<f32>() / 5000.0;
+        assert!((mean_square - 0.0025 / 3.0).abs() < 0.1 * 0.0025 / 3.0, "{mean_square}");
     }
 }

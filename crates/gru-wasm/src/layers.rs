@@ -1,11 +1,12 @@
-//! The other layers' entry points: dense, masking, bidirectional merge,
-//! dropout and element-wise activations.
+//! The other layers' entry points: dense, embedding, masking, bidirectional
+//! merge, dropout and element-wise activations.
 
 use crate::args::Args;
 use crate::{js, with_workspace};
 use gru_core::ops::activation::Activation;
 use gru_core::ops::dense::{self, DenseGrads, DenseShape};
 use gru_core::ops::dropout;
+use gru_core::ops::embedding::{self, EmbeddingShape};
 use gru_core::ops::merge::{self, MergeMode, MergeShape};
 use wasm_bindgen::prelude::*;
 
@@ -62,6 +63,47 @@ pub fn dense_backward(
         x: args.write_opt("dX", d_x)?,
     };
     with_workspace(|ws| dense::dense_backward(shape, activation, x, kernel, y, dy, grads, ws))?.map_err(js)
+}
+
+/// Embedding forward: `out [rows, dim]` ← the rows of `table [vocabulary,
+/// dim]` that `ids [rows]` name; `mask [rows]` ← 0 where the id is 0 (Keras'
+/// `mask_zero`), 1 elsewhere.
+#[wasm_bindgen(js_name = embeddingForward)]
+pub fn embedding_forward(
+    rows: u32,
+    vocabulary: u32,
+    dim: u32,
+    ids: u32,
+    table: u32,
+    out: u32,
+    mask: Option<u32>,
+) -> Result<(), JsError> {
+    let shape = EmbeddingShape { rows: rows as usize, vocabulary: vocabulary as usize, dim: dim as usize };
+    let mut args = Args::new("embedding_forward");
+    let ids = args.read("ids", ids)?;
+    let table = args.read("table", table)?;
+    let out = args.write("out", out)?;
+    let mask = args.write_opt("mask", mask)?;
+    embedding::embedding_forward(shape, ids, table, out, mask).map_err(js)
+}
+
+/// Embedding backward: `dTable [vocabulary, dim]` ← the sum of `dOut [rows,
+/// dim]` over the positions of each id, written.
+#[wasm_bindgen(js_name = embeddingBackward)]
+pub fn embedding_backward(
+    rows: u32,
+    vocabulary: u32,
+    dim: u32,
+    ids: u32,
+    d_out: u32,
+    d_table: u32,
+) -> Result<(), JsError> {
+    let shape = EmbeddingShape { rows: rows as usize, vocabulary: vocabulary as usize, dim: dim as usize };
+    let mut args = Args::new("embedding_backward");
+    let ids = args.read("ids", ids)?;
+    let d_out = args.read("dOut", d_out)?;
+    let d_table = args.write("dTable", d_table)?;
+    embedding::embedding_backward(shape, ids, d_out, d_table).map_err(js)
 }
 
 /// Keras masking: rows of `x [rows, width]` equal to `maskValue` everywhere

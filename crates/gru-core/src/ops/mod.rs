@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod dense;
 pub mod dropout;
+pub mod embedding;
 pub mod fastmath;
 pub mod gru;
 pub mod loss;
