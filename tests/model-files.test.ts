@@ -145,6 +145,39 @@ describe('with TensorFlow.js', () => {
     ours.dispose();
     gx.dispose();
   });
+
+  it('a TensorFlow.js model with TimeDistributed(Dense) loads as a Dense over the sequence', async () => {
+    const theirs = tf.sequential();
+    theirs.add(
+      tf.layers.gru({ units: H, inputShape: [T, F], returnSequences: true, recurrentActivation: 'sigmoid' }),
+    );
+    theirs.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 2, activation: 'tanh' }) }));
+    const target = join(dir, 'time-distributed');
+    await theirs.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        await mkdir(target, { recursive: true });
+        const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
+        await writeFile(
+          join(target, 'model.json'),
+          JSON.stringify({ modelTopology: artifacts.modelTopology, weightsManifest: manifest }),
+        );
+        await writeFile(join(target, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const ours = await gw.loadModel(target);
+    expect(ours.layers.map((l) => l.className)).toEqual(['GRU', 'Dense']);
+    expect(ours.outputShape).toEqual([T, 2]);
+    const { x, gx } = inputs();
+    expectClose(
+      'predictions',
+      await predictions(ours, gx),
+      (theirs.predict(tf.tensor3d(x, [N, T, F])) as tf.Tensor).dataSync(),
+      2e-5,
+    );
+    ours.dispose();
+    gx.dispose();
+  });
 });
 
 describe('a Keras file with reset_after = true', () => {

@@ -297,6 +297,21 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         ...(inputShape || length === undefined ? {} : { inputLength: length as number | null }),
       });
     }
+    case 'TimeDistributed': {
+      // A Dense at every step is what Dense does to a sequence: load it as one.
+      const inner = field(config, 'layer') as LayerJson | undefined;
+      if (inner?.class_name !== 'Dense' || typeof inner.config !== 'object' || inner.config === null)
+        throw configPath.child('layer').error('only a wrapped Dense is supported');
+      const outer = Object.fromEntries(
+        ['name', 'batch_input_shape', 'batch_shape']
+          .filter((key) => key in config)
+          .map((key) => [key, config[key]]),
+      );
+      return layerFromJson(
+        { class_name: 'Dense', config: { ...inner.config, ...outer } },
+        configPath.child('layer'),
+      );
+    }
     case 'Masking':
       return new Masking({ ...base, maskValue: number(config, 'mask_value', configPath, 0) });
     case 'Dropout':
@@ -318,7 +333,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
       throw path
         .child('class_name')
         .error(
-          `unsupported layer class '${className}' (supported: GRU, Dense, Embedding, Masking, Dropout, Bidirectional)`,
+          `unsupported layer class '${className}' (supported: GRU, Dense, Embedding, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
         );
   }
 }
