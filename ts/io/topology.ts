@@ -3,6 +3,7 @@
  * `{ class_name, config }` with Keras' snake_case keys, and back.
  */
 import type { Activation, InitializerName, MergeMode } from '../kernel/types.js';
+import { ActivationLayer } from '../layers/activation.js';
 import { Bidirectional } from '../layers/bidirectional.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
@@ -192,6 +193,11 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape): LayerJson {
         mask_zero: layer.maskZero,
       },
     };
+  } else if (layer instanceof ActivationLayer) {
+    json = {
+      class_name: 'Activation',
+      config: { name: layer.name, trainable: true, activation: ACTIVATIONS[layer.activation] },
+    };
   } else if (layer instanceof Masking) {
     json = {
       class_name: 'Masking',
@@ -312,6 +318,11 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         configPath.child('layer'),
       );
     }
+    case 'Activation':
+      return new ActivationLayer({
+        ...base,
+        activation: activation(config, 'activation', configPath, 'linear'),
+      });
     case 'Masking':
       return new Masking({ ...base, maskValue: number(config, 'mask_value', configPath, 0) });
     case 'Dropout':
@@ -333,7 +344,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
       throw path
         .child('class_name')
         .error(
-          `unsupported layer class '${className}' (supported: GRU, Dense, Embedding, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
+          `unsupported layer class '${className}' (supported: GRU, Dense, Activation, Embedding, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
         );
   }
 }

@@ -1,4 +1,5 @@
 /** Layer factories, named as in TensorFlow.js' `tf.layers`. */
+import { ActivationLayer, type ActivationLayerArgs } from './activation.js';
 import { Bidirectional, type BidirectionalLayerArgs } from './bidirectional.js';
 import { Dense, type DenseLayerArgs } from './dense.js';
 import { Dropout, type DropoutLayerArgs } from './dropout.js';
@@ -8,6 +9,10 @@ import { Masking, type MaskingLayerArgs } from './masking.js';
 
 export function gru(args: GruLayerArgs): Gru {
   return new Gru(args);
+}
+
+export function activation(args: ActivationLayerArgs): ActivationLayer {
+  return new ActivationLayer(args);
 }
 
 export function dense(args: DenseLayerArgs): Dense {
@@ -32,6 +37,8 @@ export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
 }
 
 export {
+  ActivationLayer,
+  type ActivationLayerArgs,
   Bidirectional,
   type BidirectionalLayerArgs,
   Dense,
