@@ -3,13 +3,14 @@
  * its input gradient (through a weight update), and files both ways.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
+import { maxAbsDiff } from './support/compare.js';
 import { randomUniform } from './support/random.js';
+import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
 
 const [N, T, I, H, C] = [5, 4, 3, 6, 3];
 const dir = mkdtempSync(join(tmpdir(), 'gru-wasm-activation-'));
@@ -22,13 +23,6 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
-  return worst;
-}
 
 const flat = (weights: { dataSync(): ArrayLike<number> }[]) =>
   weights.flatMap((w) => Array.from(w.dataSync()));
@@ -65,7 +59,7 @@ describe('activation layer', () => {
       for (let n = 0; n < N; n++) y[n * C + (n % C)] = 1;
       const predicted = (await ours.predict(gw.tensor(x, [N, T, I]))).dataSync();
       const expected = (theirs.predict(tf.tensor3d(x, [N, T, I])) as tf.Tensor).dataSync();
-      expect(maxDifference(predicted, expected)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(predicted, expected)).toBeLessThan(1e-6);
       const loss = await ours.trainOnBatch(gw.tensor(x, [N, T, I]), gw.tensor(y, [N, C]));
       const theirLoss = (await theirs.trainOnBatch(
         tf.tensor3d(x, [N, T, I]),
@@ -73,7 +67,7 @@ describe('activation layer', () => {
       )) as number;
       expect(Math.abs(loss - theirLoss)).toBeLessThan(1e-6);
       // The first GRU's update needs the gradient through the activation layer.
-      expect(maxDifference(flat(ours.getWeights()), flat(theirs.getWeights()))).toBeLessThan(1e-6);
+      expect(maxAbsDiff(flat(ours.getWeights()), flat(theirs.getWeights()))).toBeLessThan(1e-6);
       ours.dispose();
     });
   }
@@ -87,37 +81,15 @@ describe('activation layer', () => {
     const x = randomUniform(9, N * T * I, -1, 1);
     const expected = (await ours.predict(gw.tensor(x, [N, T, I]))).dataSync();
     await ours.save(join(dir, 'ours'));
-    const json = JSON.parse(await readFile(join(dir, 'ours', 'model.json'), 'utf8'));
+    const { model: theirs, json } = await loadIntoTfjs(join(dir, 'ours'));
     expect(json.modelTopology.config.layers[2]).toMatchObject({
       class_name: 'Activation',
       config: { activation: 'softmax' },
     });
-    const weightData = new Uint8Array(await readFile(join(dir, 'ours', 'weights.bin'))).buffer;
-    const theirs = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest[0].weights,
-        weightData,
-      }),
-    );
     expect(
-      maxDifference((theirs.predict(tf.tensor3d(x, [N, T, I])) as tf.Tensor).dataSync(), expected),
+      maxAbsDiff((theirs.predict(tf.tensor3d(x, [N, T, I])) as tf.Tensor).dataSync(), expected),
     ).toBeLessThan(1e-6);
-    await theirs.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        await mkdir(join(dir, 'theirs'), { recursive: true });
-        const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
-        await writeFile(
-          join(dir, 'theirs', 'model.json'),
-          JSON.stringify({ modelTopology: artifacts.modelTopology, weightsManifest: manifest }),
-        );
-        await writeFile(
-          join(dir, 'theirs', 'weights.bin'),
-          new Uint8Array(artifacts.weightData as ArrayBuffer),
-        );
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    await saveTfjsModel(theirs, join(dir, 'theirs'));
     const loaded = await gw.loadModel(join(dir, 'theirs'));
     expect(loaded.layers.map((l) => l.className)).toEqual(['GRU', 'Dense', 'Activation']);
     expect((await loaded.predict(gw.tensor(x, [N, T, I]))).dataSync()).toEqual(expected);

@@ -4,13 +4,14 @@
  * save and load both ways, workers, and the errors naming a bad id.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
+import { maxAbsDiff } from './support/compare.js';
 import { randomUniform } from './support/random.js';
+import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
 import { within } from './support/within.js';
 
 const [N, T, V, D, H, C] = [8, 7, 11, 4, 6, 3];
@@ -59,13 +60,6 @@ function theirs(weights: gw.Tensor[]): tf.Sequential {
   return m;
 }
 
-function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
-  return worst;
-}
-
 const flat = (weights: { dataSync(): ArrayLike<number> }[]) =>
   weights.flatMap((w) => [...Array.from(w.dataSync())]);
 
@@ -89,7 +83,7 @@ describe('embedding', () => {
       const y = labels(20 + i);
       const predicted = (await m.predict(gw.tensor(x, [N, steps]))).dataSync();
       const expected = (reference.predict(tf.tensor2d(x, [N, steps])) as tf.Tensor).dataSync();
-      expect(maxDifference(predicted, expected)).toBeLessThan(2e-6);
+      expect(maxAbsDiff(predicted, expected)).toBeLessThan(2e-6);
       const loss = await m.trainOnBatch(gw.tensor(x, [N, steps]), gw.tensor(y, [N, 1]));
       const theirLoss = (await reference.trainOnBatch(
         tf.tensor2d(x, [N, steps]),
@@ -98,7 +92,7 @@ describe('embedding', () => {
       expect(Math.abs(loss - theirLoss)).toBeLessThan(1e-6);
       // One SGD step from the same weights: the same table, rows of ids
       // seen several times summed, rows of ids not seen unchanged.
-      expect(maxDifference(flat(m.getWeights()), flat(reference.getWeights()))).toBeLessThan(1e-6);
+      expect(maxAbsDiff(flat(m.getWeights()), flat(reference.getWeights()))).toBeLessThan(1e-6);
     }
     // Padding changes nothing: a sequence predicts the same with more zeros after it.
     const x = ids(T, 30);
@@ -114,25 +108,13 @@ describe('embedding', () => {
     const x = ids(T, 40);
     const expected = (await m.predict(gw.tensor(x, [N, T]))).dataSync();
     await m.save(join(dir, 'ours'));
-    const json = JSON.parse(await readFile(join(dir, 'ours', 'model.json'), 'utf8'));
-    const layer = json.modelTopology.config.layers[0];
-    expect(layer.class_name).toBe('Embedding');
-    expect(layer.config).toMatchObject({
-      input_dim: V,
-      output_dim: D,
-      mask_zero: true,
-      batch_input_shape: [null, null],
+    const { model: loadedByThem, json } = await loadIntoTfjs(join(dir, 'ours'));
+    expect(json.modelTopology.config.layers[0]).toMatchObject({
+      class_name: 'Embedding',
+      config: { input_dim: V, output_dim: D, mask_zero: true, batch_input_shape: [null, null] },
     });
-    const weightData = new Uint8Array(await readFile(join(dir, 'ours', 'weights.bin'))).buffer;
-    const loadedByThem = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest[0].weights,
-        weightData,
-      }),
-    );
     expect(
-      maxDifference((loadedByThem.predict(tf.tensor2d(x, [N, T])) as tf.Tensor).dataSync(), expected),
+      maxAbsDiff((loadedByThem.predict(tf.tensor2d(x, [N, T])) as tf.Tensor).dataSync(), expected),
     ).toBeLessThan(2e-6);
     expect((await (await gw.loadModel(join(dir, 'ours'))).predict(gw.tensor(x, [N, T]))).dataSync()).toEqual(
       expected,
@@ -143,27 +125,13 @@ describe('embedding', () => {
     made.add(tf.layers.embedding({ inputDim: V, outputDim: D, inputLength: T }));
     made.add(tf.layers.gru({ units: H, returnSequences: true, recurrentActivation: 'sigmoid' }));
     made.add(tf.layers.dense({ units: 1 }));
-    await made.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        await mkdir(join(dir, 'theirs'), { recursive: true });
-        const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
-        await writeFile(
-          join(dir, 'theirs', 'model.json'),
-          JSON.stringify({ modelTopology: artifacts.modelTopology, weightsManifest: manifest }),
-        );
-        await writeFile(
-          join(dir, 'theirs', 'weights.bin'),
-          new Uint8Array(artifacts.weightData as ArrayBuffer),
-        );
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    await saveTfjsModel(made, join(dir, 'theirs'));
     const loaded = await gw.loadModel(join(dir, 'theirs'));
     expect(loaded.inputShape).toEqual([T]);
     const theirPrediction = (made.predict(tf.tensor2d(x, [N, T])) as tf.Tensor).dataSync();
-    expect(
-      maxDifference((await loaded.predict(gw.tensor(x, [N, T]))).dataSync(), theirPrediction),
-    ).toBeLessThan(2e-6);
+    expect(maxAbsDiff((await loaded.predict(gw.tensor(x, [N, T]))).dataSync(), theirPrediction)).toBeLessThan(
+      2e-6,
+    );
     m.dispose();
     loaded.dispose();
   });
@@ -179,7 +147,7 @@ describe('embedding', () => {
         1e-6,
       );
     }
-    expect(maxDifference(flat(there.getWeights()), flat(here.getWeights()))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(flat(there.getWeights()), flat(here.getWeights()))).toBeLessThan(1e-6);
     here.dispose();
     await there.dispose();
   });

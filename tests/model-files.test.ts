@@ -13,6 +13,7 @@ import { DEFAULT_GRU_CONFIG } from '../ts/index.js';
 import { expectClose } from './support/compare.js';
 import { gru64 } from './support/gru64.js';
 import { randomUniform } from './support/random.js';
+import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
 
 const [N, T, F, H] = [4, 6, 3, 5];
 let dir: string;
@@ -83,15 +84,7 @@ describe('with TensorFlow.js', () => {
     const model = buildModel(false);
     const { x, gx } = inputs();
     await model.save(join(dir, 'to-tfjs'));
-    const json = JSON.parse(await readFile(join(dir, 'to-tfjs', 'model.json'), 'utf8'));
-    const weightData = new Uint8Array(await readFile(join(dir, 'to-tfjs', 'weights.bin'))).buffer;
-    const theirs = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest[0].weights,
-        weightData,
-      }),
-    );
+    const { model: theirs } = await loadIntoTfjs(join(dir, 'to-tfjs'));
     expectClose(
       'predictions',
       await predictions(model, gx),
@@ -112,24 +105,7 @@ describe('with TensorFlow.js', () => {
     );
     theirs.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
     const target = join(dir, 'from-tfjs');
-    await theirs.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        const { mkdir } = await import('node:fs/promises');
-        await mkdir(target, { recursive: true });
-        const json = {
-          ...artifacts,
-          weightData: undefined,
-          weightSpecs: undefined,
-          weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
-        };
-        await writeFile(join(target, 'model.json'), JSON.stringify(json));
-        await writeFile(
-          join(target, 'group1-shard1of1.bin'),
-          new Uint8Array(artifacts.weightData as ArrayBuffer),
-        );
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    await saveTfjsModel(theirs, target);
     const ours = await gw.loadModel(`file://${target}/model.json`);
     const { x, gx } = inputs();
     expectClose(
@@ -153,18 +129,7 @@ describe('with TensorFlow.js', () => {
     );
     theirs.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 2, activation: 'tanh' }) }));
     const target = join(dir, 'time-distributed');
-    await theirs.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        await mkdir(target, { recursive: true });
-        const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
-        await writeFile(
-          join(target, 'model.json'),
-          JSON.stringify({ modelTopology: artifacts.modelTopology, weightsManifest: manifest }),
-        );
-        await writeFile(join(target, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    await saveTfjsModel(theirs, target);
     const ours = await gw.loadModel(target);
     expect(ours.layers.map((l) => l.className)).toEqual(['GRU', 'Dense']);
     expect(ours.outputShape).toEqual([T, 2]);

@@ -6,13 +6,14 @@
  * errors that name a malformed declaration.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
+import { maxAbsDiff } from './support/compare.js';
 import { randomUniform } from './support/random.js';
+import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
 import { within } from './support/within.js';
 
 const [N, I, H] = [6, 3, 5];
@@ -39,13 +40,6 @@ function model(workers = 0): gw.Sequential {
   m.add(gw.layers.dense({ units: 1 }));
   m.compile({ optimizer: gw.optimizers.adam({ learningRate: 0.01 }), loss: 'meanSquaredError', workers });
   return m;
-}
-
-function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
-  return worst;
 }
 
 describe('a model for sequences of any length', () => {
@@ -75,7 +69,7 @@ describe('a model for sequences of any length', () => {
       const predicted = await ours.predict(gw.tensor(x, [N, steps, I]));
       expect(predicted.shape).toEqual([N, 1]);
       const expected = (theirs.predict(tf.tensor3d(x, [N, steps, I])) as tf.Tensor).dataSync();
-      expect(maxDifference(predicted.dataSync(), expected)).toBeLessThan(2e-5);
+      expect(maxAbsDiff(predicted.dataSync(), expected)).toBeLessThan(2e-5);
       const y = targets(40 + i);
       const loss = await ours.trainOnBatch(gw.tensor(x, [N, steps, I]), gw.tensor(y, [N, 1]));
       const theirLoss = (await theirs.trainOnBatch(
@@ -117,7 +111,7 @@ describe('a model for sequences of any length', () => {
       // After one SGD step from the same weights, the same weights.
       const after = theirs.getWeights().flatMap((w) => [...w.dataSync()]);
       expect(
-        maxDifference(
+        maxAbsDiff(
           ours.getWeights().flatMap((w) => [...w.dataSync()]),
           after,
         ),
@@ -157,24 +151,16 @@ describe('a model for sequences of any length', () => {
   it('saves with a null time axis, which gru-wasm and TensorFlow.js load back', async () => {
     const ours = model();
     await ours.save(join(dir, 'any-length'));
-    const json = JSON.parse(await readFile(join(dir, 'any-length', 'model.json'), 'utf8'));
-    expect(json.modelTopology.config.layers[0].config.batch_input_shape).toEqual([null, null, I]);
+    const { model: theirs, json } = await loadIntoTfjs(join(dir, 'any-length'));
+    expect(json.modelTopology.config.layers[0]?.config.batch_input_shape).toEqual([null, null, I]);
     const loaded = await gw.loadModel(join(dir, 'any-length'));
     expect(loaded.inputShape).toEqual([null, I]);
-    const weightData = new Uint8Array(await readFile(join(dir, 'any-length', 'weights.bin'))).buffer;
-    const theirs = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest[0].weights,
-        weightData,
-      }),
-    );
     for (const steps of [7, 1]) {
       const x = inputs(steps, steps);
       const expected = (await ours.predict(gw.tensor(x, [N, steps, I]))).dataSync();
       expect((await loaded.predict(gw.tensor(x, [N, steps, I]))).dataSync()).toEqual(expected);
       const theirPrediction = (theirs.predict(tf.tensor3d(x, [N, steps, I])) as tf.Tensor).dataSync();
-      expect(maxDifference(theirPrediction, expected)).toBeLessThan(2e-5);
+      expect(maxAbsDiff(theirPrediction, expected)).toBeLessThan(2e-5);
     }
     ours.dispose();
     loaded.dispose();
@@ -185,29 +171,12 @@ describe('a model for sequences of any length', () => {
     theirs.add(tf.layers.inputLayer({ batchInputShape: [null, null, I] }));
     theirs.add(tf.layers.gru({ units: H, recurrentActivation: 'sigmoid' }));
     theirs.add(tf.layers.dense({ units: 1 }));
-    await theirs.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
-        const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
-        const { writeFile, mkdir } = await import('node:fs/promises');
-        await mkdir(join(dir, 'keras-none'), { recursive: true });
-        await writeFile(
-          join(dir, 'keras-none', 'model.json'),
-          JSON.stringify({
-            modelTopology: artifacts.modelTopology,
-            weightsManifest: manifest,
-            format: 'layers-model',
-          }),
-        );
-        await writeFile(join(dir, 'keras-none', 'weights.bin'), weights);
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    await saveTfjsModel(theirs, join(dir, 'keras-none'));
     const loaded = await gw.loadModel(join(dir, 'keras-none'));
     expect(loaded.inputShape).toEqual([null, I]);
     const x = inputs(6, 3);
     const expected = (theirs.predict(tf.tensor3d(x, [N, 6, I])) as tf.Tensor).dataSync();
-    expect(maxDifference((await loaded.predict(gw.tensor(x, [N, 6, I]))).dataSync(), expected)).toBeLessThan(
+    expect(maxAbsDiff((await loaded.predict(gw.tensor(x, [N, 6, I]))).dataSync(), expected)).toBeLessThan(
       2e-5,
     );
     loaded.dispose();
@@ -224,7 +193,7 @@ describe('a model for sequences of any length', () => {
         const x = gw.tensor(inputs(steps, 60 + i, rows), [rows, steps, I]);
         const expected = (await here.predict(x)).dataSync();
         const got = await within(there.predict(x), `predict ${rows} rows of ${steps} steps`);
-        expect(maxDifference(got.dataSync(), expected)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(got.dataSync(), expected)).toBeLessThan(1e-6);
       }
       const x = gw.tensor(inputs(steps, 70 + i), [N, steps, I]);
       const y = gw.tensor(targets(80 + i), [N, 1]);
@@ -233,7 +202,7 @@ describe('a model for sequences of any length', () => {
       expect(Math.abs(workerLoss - loss)).toBeLessThan(1e-5);
     }
     expect(
-      maxDifference(
+      maxAbsDiff(
         there.snapshotWeights().flatMap((w) => [...w]),
         here.snapshotWeights().flatMap((w) => [...w]),
       ),
