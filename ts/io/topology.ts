@@ -11,6 +11,7 @@ import { Embedding } from '../layers/embedding.js';
 import { Gru } from '../layers/gru.js';
 import type { Layer } from '../layers/layer.js';
 import { Masking } from '../layers/masking.js';
+import { GlobalPooling1D } from '../layers/pooling.js';
 import type { SampleShape } from '../tensor.js';
 
 export interface LayerJson {
@@ -198,6 +199,11 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape): LayerJson {
       class_name: 'Activation',
       config: { name: layer.name, trainable: true, activation: ACTIVATIONS[layer.activation] },
     };
+  } else if (layer instanceof GlobalPooling1D) {
+    json = {
+      class_name: layer.className,
+      config: { name: layer.name, trainable: true, data_format: 'channels_last' },
+    };
   } else if (layer instanceof Masking) {
     json = {
       class_name: 'Masking',
@@ -323,6 +329,17 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         ...base,
         activation: activation(config, 'activation', configPath, 'linear'),
       });
+    case 'GlobalAveragePooling1D':
+    case 'GlobalMaxPooling1D': {
+      const format = field(config, 'data_format') ?? 'channels_last';
+      if (format !== 'channels_last')
+        throw configPath
+          .child('data_format')
+          .error(`only channels_last is supported, got ${JSON.stringify(format)}`);
+      if (boolean(config, 'keepdims', configPath, false))
+        throw configPath.child('keepdims').error('keepdims is not supported');
+      return new GlobalPooling1D(base, className === 'GlobalAveragePooling1D' ? 'average' : 'max');
+    }
     case 'Masking':
       return new Masking({ ...base, maskValue: number(config, 'mask_value', configPath, 0) });
     case 'Dropout':
@@ -344,7 +361,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
       throw path
         .child('class_name')
         .error(
-          `unsupported layer class '${className}' (supported: GRU, Dense, Activation, Embedding, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
+          `unsupported layer class '${className}' (supported: GRU, Dense, Activation, Embedding, GlobalAveragePooling1D, GlobalMaxPooling1D, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
         );
   }
 }

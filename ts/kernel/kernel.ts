@@ -561,6 +561,38 @@ export class Kernel {
   }
 
   /**
+   * Global pooling over steps (`average` or `max`): `x [B,T,F]` → `out
+   * [B,F]`, steps where `mask [B,T]` is 0 left out (zeros when none is left).
+   */
+  poolingForward(
+    mode: 'average' | 'max',
+    dims: { batch: number; steps: number; features: number },
+    buffers: { x: Ptr; mask?: Ptr | undefined; out: Ptr },
+  ): void {
+    checkDims('poolingForward', { ...dims });
+    this.glue.poolingForward(
+      mode,
+      dims.batch,
+      dims.steps,
+      dims.features,
+      buffers.x,
+      buffers.mask,
+      buffers.out,
+    );
+  }
+
+  /** Global pooling backward: `dX [B,T,F]` from `dOut [B,F]` and the forward's buffers, written. */
+  poolingBackward(
+    mode: 'average' | 'max',
+    dims: { batch: number; steps: number; features: number },
+    buffers: { x: Ptr; mask?: Ptr | undefined; out: Ptr; dOut: Ptr; dX: Ptr },
+  ): void {
+    checkDims('poolingBackward', { ...dims });
+    const { x, mask, out, dOut, dX } = buffers;
+    this.glue.poolingBackward(mode, dims.batch, dims.steps, dims.features, x, mask, out, dOut, dX);
+  }
+
+  /**
    * Keras masking over rows of `width` values: rows equal to `maskValue`
    * everywhere become zeros in `y` and 0 in `mask` (1 elsewhere).
    */

@@ -5,7 +5,9 @@ import { Dense, type DenseLayerArgs } from './dense.js';
 import { Dropout, type DropoutLayerArgs } from './dropout.js';
 import { Embedding, type EmbeddingLayerArgs } from './embedding.js';
 import { Gru, type GruLayerArgs } from './gru.js';
+import type { LayerArgs } from './layer.js';
 import { Masking, type MaskingLayerArgs } from './masking.js';
+import { GlobalPooling1D } from './pooling.js';
 
 export function gru(args: GruLayerArgs): Gru {
   return new Gru(args);
@@ -28,6 +30,16 @@ export function embedding(args: EmbeddingLayerArgs): Embedding {
   return new Embedding(args);
 }
 
+/** Each sequence's mean over its (unmasked) steps. */
+export function globalAveragePooling1d(args: LayerArgs = {}): GlobalPooling1D {
+  return new GlobalPooling1D(args, 'average');
+}
+
+/** Each sequence's maximum over its (unmasked) steps, per feature. */
+export function globalMaxPooling1d(args: LayerArgs = {}): GlobalPooling1D {
+  return new GlobalPooling1D(args, 'max');
+}
+
 export function masking(args?: MaskingLayerArgs): Masking {
   return new Masking(args);
 }
@@ -45,6 +57,7 @@ export {
   type DenseLayerArgs,
   Embedding,
   type EmbeddingLayerArgs,
+  GlobalPooling1D,
   Gru,
   type GruLayerArgs,
   Masking,

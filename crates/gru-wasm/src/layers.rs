@@ -1,5 +1,5 @@
 //! The other layers' entry points: dense, embedding, masking, bidirectional
-//! merge, dropout and element-wise activations.
+//! merge, global pooling, dropout and element-wise activations.
 
 use crate::args::Args;
 use crate::{js, with_workspace};
@@ -8,6 +8,7 @@ use gru_core::ops::dense::{self, DenseGrads, DenseShape};
 use gru_core::ops::dropout;
 use gru_core::ops::embedding::{self, EmbeddingShape};
 use gru_core::ops::merge::{self, MergeMode, MergeShape};
+use gru_core::ops::pooling::{self, Pooling, PoolingShape};
 use wasm_bindgen::prelude::*;
 
 /// Dense forward `y = act(x·W + b)`: `x [rows,I]`, `kernel [I,U]`, `bias
@@ -178,6 +179,51 @@ pub fn merge_backward(
     let (a, b, d_out) = (args.read("a", a)?, args.read("b", b)?, args.read("dOut", d_out)?);
     let (d_a, d_b) = (args.write("dA", d_a)?, args.write("dB", d_b)?);
     merge::merge_backward(mode, shape, a, b, d_out, d_a, d_b).map_err(js)
+}
+
+/// Global pooling over steps (`mode` average or max): `x [B,T,F]` →
+/// `out [B,F]`, steps where `mask [B,T]` is 0 left out.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = poolingForward)]
+pub fn pooling_forward(
+    mode: &str,
+    batch: u32,
+    steps: u32,
+    features: u32,
+    x: u32,
+    mask: Option<u32>,
+    out: u32,
+) -> Result<(), JsError> {
+    let mode = Pooling::from_name(mode).map_err(js)?;
+    let shape = PoolingShape { batch: batch as usize, steps: steps as usize, features: features as usize };
+    let mut args = Args::new("pooling_forward");
+    let (x, mask) = (args.read("x", x)?, args.read_opt("mask", mask)?);
+    let out = args.write("out", out)?;
+    pooling::pooling_forward(mode, shape, x, mask, out).map_err(js)
+}
+
+/// Global pooling backward: `dX [B,T,F]` from `dOut [B,F]` and the
+/// forward's `x`, `mask` and `out`, written.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = poolingBackward)]
+pub fn pooling_backward(
+    mode: &str,
+    batch: u32,
+    steps: u32,
+    features: u32,
+    x: u32,
+    mask: Option<u32>,
+    out: u32,
+    d_out: u32,
+    d_x: u32,
+) -> Result<(), JsError> {
+    let mode = Pooling::from_name(mode).map_err(js)?;
+    let shape = PoolingShape { batch: batch as usize, steps: steps as usize, features: features as usize };
+    let mut args = Args::new("pooling_backward");
+    let (x, mask, out) = (args.read("x", x)?, args.read_opt("mask", mask)?, args.read("out", out)?);
+    let d_out = args.read("dOut", d_out)?;
+    let d_x = args.write("dX", d_x)?;
+    pooling::pooling_backward(mode, shape, x, mask, out, d_out, d_x).map_err(js)
 }
 
 /// Fills `mask` for inverted dropout: `1 / (1 − rate)` or 0.

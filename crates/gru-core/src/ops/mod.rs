@@ -9,6 +9,7 @@ pub mod gru;
 pub mod loss;
 pub mod masking;
 pub mod merge;
+pub mod pooling;
 
 /// `value`, a clamp of `x`, made NaN when `x` is NaN. A clamp written as
 /// comparisons (or `f32::clamp`) keeps NaN, but where it vectorises in the
