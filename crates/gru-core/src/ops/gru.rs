@@ -361,7 +361,8 @@ impl<'a> StepBiases<'a> {
     }
 
     /// z and r of one row: `σ((x·W + b_x) + (h·U + b_h))` over its first `2W`
-    /// columns (the sums in the order the biases were once added in).
+    /// columns, summed in that order by every caller (one thread, or the
+    /// parts of a split forward), so that their results are bit-equal.
     fn update_and_reset(&self, zr: &mut [f32], xw: &[f32], hu: &[f32], width: usize, sigma: Activation) {
         let (input, recurrent) = (&self.input[..2 * width], &self.recurrent[..2 * width]);
         for (j, g) in zr.iter_mut().enumerate() {
