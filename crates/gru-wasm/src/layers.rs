@@ -181,6 +181,11 @@ pub fn merge_backward(
     merge::merge_backward(mode, shape, a, b, d_out, d_a, d_b).map_err(js)
 }
 
+fn pooling_config(mode: &str, batch: u32, steps: u32, features: u32) -> Result<(Pooling, PoolingShape), JsError> {
+    let mode = Pooling::from_name(mode).map_err(js)?;
+    Ok((mode, PoolingShape { batch: batch as usize, steps: steps as usize, features: features as usize }))
+}
+
 /// Global pooling over steps (`mode` average or max): `x [B,T,F]` →
 /// `out [B,F]`, steps where `mask [B,T]` is 0 left out.
 #[allow(clippy::too_many_arguments)]
@@ -194,8 +199,7 @@ pub fn pooling_forward(
     mask: Option<u32>,
     out: u32,
 ) -> Result<(), JsError> {
-    let mode = Pooling::from_name(mode).map_err(js)?;
-    let shape = PoolingShape { batch: batch as usize, steps: steps as usize, features: features as usize };
+    let (mode, shape) = pooling_config(mode, batch, steps, features)?;
     let mut args = Args::new("pooling_forward");
     let (x, mask) = (args.read("x", x)?, args.read_opt("mask", mask)?);
     let out = args.write("out", out)?;
@@ -217,8 +221,7 @@ pub fn pooling_backward(
     d_out: u32,
     d_x: u32,
 ) -> Result<(), JsError> {
-    let mode = Pooling::from_name(mode).map_err(js)?;
-    let shape = PoolingShape { batch: batch as usize, steps: steps as usize, features: features as usize };
+    let (mode, shape) = pooling_config(mode, batch, steps, features)?;
     let mut args = Args::new("pooling_backward");
     let (x, mask, out) = (args.read("x", x)?, args.read_opt("mask", mask)?, args.read("out", out)?);
     let d_out = args.read("dOut", d_out)?;

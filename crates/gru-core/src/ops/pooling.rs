@@ -120,20 +120,20 @@ pub fn pooling_backward(
     for (b, (sequence, d_sequence)) in sequences.enumerate() {
         d_sequence.fill(0.0);
         let (pooled, d_pooled) = (&out[b * features..(b + 1) * features], &d_out[b * features..(b + 1) * features]);
-        let counted: Vec<usize> = (0..steps).filter(|&t| counts(mask, steps, b, t)).collect();
+        let counted = |t: &usize| counts(mask, steps, b, *t);
         match mode {
             Pooling::Average => {
-                let share = 1.0 / counted.len().max(1) as f32;
-                for &t in &counted {
+                let share = 1.0 / (0..steps).filter(counted).count().max(1) as f32;
+                for t in (0..steps).filter(counted) {
                     let d_step = &mut d_sequence[t * features..(t + 1) * features];
                     d_step.iter_mut().zip(d_pooled).for_each(|(d, &g)| *d = g * share);
                 }
             }
             Pooling::Max => {
                 for f in 0..features {
-                    let at_max = |t: &&usize| sequence[**t * features + f] == pooled[f];
-                    let ties = counted.iter().filter(at_max).count();
-                    for &t in counted.iter().filter(at_max) {
+                    let at_max = |t: &usize| counted(t) && sequence[t * features + f] == pooled[f];
+                    let ties = (0..steps).filter(at_max).count();
+                    for t in (0..steps).filter(at_max) {
                         d_sequence[t * features + f] = d_pooled[f] / ties as f32;
                     }
                 }
