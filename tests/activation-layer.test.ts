@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
-import { maxAbsDiff } from './support/compare.js';
+import { flatWeights, maxAbsDiff } from './support/compare.js';
 import { randomUniform } from './support/random.js';
 import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
 
@@ -23,9 +23,6 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-const flat = (weights: { dataSync(): ArrayLike<number> }[]) =>
-  weights.flatMap((w) => Array.from(w.dataSync()));
 
 describe('activation layer', () => {
   for (const hidden of ['relu', 'tanh', 'sigmoid', 'hardSigmoid'] as const) {
@@ -67,7 +64,7 @@ describe('activation layer', () => {
       )) as number;
       expect(Math.abs(loss - theirLoss)).toBeLessThan(1e-6);
       // The first GRU's update needs the gradient through the activation layer.
-      expect(maxAbsDiff(flat(ours.getWeights()), flat(theirs.getWeights()))).toBeLessThan(1e-6);
+      expect(maxAbsDiff(flatWeights(ours), flatWeights(theirs))).toBeLessThan(1e-6);
       ours.dispose();
     });
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
-import { maxAbsDiff } from './support/compare.js';
+import { flatWeights, maxAbsDiff } from './support/compare.js';
 import { randomUniform } from './support/random.js';
 import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
 import { within } from './support/within.js';
@@ -60,9 +60,6 @@ function theirs(weights: gw.Tensor[]): tf.Sequential {
   return m;
 }
 
-const flat = (weights: { dataSync(): ArrayLike<number> }[]) =>
-  weights.flatMap((w) => [...Array.from(w.dataSync())]);
-
 describe('embedding', () => {
   it('has Keras’ weights and default initializer', () => {
     const m = ours();
@@ -92,7 +89,7 @@ describe('embedding', () => {
       expect(Math.abs(loss - theirLoss)).toBeLessThan(1e-6);
       // One SGD step from the same weights: the same table, rows of ids
       // seen several times summed, rows of ids not seen unchanged.
-      expect(maxAbsDiff(flat(m.getWeights()), flat(reference.getWeights()))).toBeLessThan(1e-6);
+      expect(maxAbsDiff(flatWeights(m), flatWeights(reference))).toBeLessThan(1e-6);
     }
     // Padding changes nothing: a sequence predicts the same with more zeros after it.
     const x = ids(T, 30);
@@ -147,7 +144,7 @@ describe('embedding', () => {
         1e-6,
       );
     }
-    expect(maxAbsDiff(flat(there.getWeights()), flat(here.getWeights()))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(flatWeights(there), flatWeights(here))).toBeLessThan(1e-6);
     here.dispose();
     await there.dispose();
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
-import { maxAbsDiff } from './support/compare.js';
+import { flatWeights, maxAbsDiff } from './support/compare.js';
 import { randomUniform } from './support/random.js';
 import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
 
@@ -24,9 +24,6 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-const flat = (weights: { dataSync(): ArrayLike<number> }[]) =>
-  weights.flatMap((w) => Array.from(w.dataSync()));
 
 const kinds = [
   ['average', gw.layers.globalAveragePooling1d, tf.layers.globalAveragePooling1d],
@@ -63,7 +60,7 @@ describe.each(kinds)('global %s pooling', (kind, ours, theirs) => {
     )) as number;
     expect(Math.abs(loss - theirLoss)).toBeLessThan(1e-6);
     // The GRU's update needs the gradient through the pooling.
-    expect(maxAbsDiff(flat(m.getWeights()), flat(reference.getWeights()))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(flatWeights(m), flatWeights(reference))).toBeLessThan(1e-6);
 
     await m.save(join(dir, kind));
     const { model: loadedByThem, json } = await loadIntoTfjs(join(dir, kind));
@@ -106,7 +103,7 @@ describe.each(kinds)('global %s pooling', (kind, ours, theirs) => {
     const y = gw.tensor(new Float32Array(H).fill(0.5), [1, H]);
     await m.trainOnBatch(gw.tensor(real, [1, length, I]), y);
     await twin.trainOnBatch(gw.tensor(padded, [1, T, I]), y);
-    expect(flat(twin.getWeights())).toEqual(flat(m.getWeights()));
+    expect(flatWeights(twin)).toEqual(flatWeights(m));
     m.dispose();
     twin.dispose();
   });

@@ -43,3 +43,7 @@ export function expectRelClose(
 /** Copies of a model's weights, in `getWeights()` order. */
 export const weightsOf = (model: { getWeights(): { dataSync(): Float32Array }[] }): Float32Array[] =>
   model.getWeights().map((t) => t.dataSync());
+
+/** A model's weights, in `getWeights()` order, as one array. */
+export const flatWeights = (model: { getWeights(): { dataSync(): ArrayLike<number> }[] }): number[] =>
+  model.getWeights().flatMap((w) => Array.from(w.dataSync()));
