@@ -7,7 +7,14 @@ import type { Layer } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
 import { type SampleShape, sizeOf } from '../tensor.js';
 import { bytesToFloat32, float32ToBytes } from './bytes.js';
-import { declaredInputShape, type LayerJson, layerFromJson, layerToJson, Path } from './topology.js';
+import {
+  declaredBatchSize,
+  declaredInputShape,
+  type LayerJson,
+  layerFromJson,
+  layerToJson,
+  Path,
+} from './topology.js';
 
 export interface WeightSpec {
   name: string;
@@ -35,7 +42,9 @@ export function modelToArtifacts(
   model: Sequential,
   weightsPath = 'weights.bin',
 ): { json: ModelJson; weightData: Uint8Array } {
-  const layers = model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined));
+  const layers = model.layers.map((layer, i) =>
+    i === 0 ? layerToJson(layer, model.inputShape, model.batchSize) : layerToJson(layer),
+  );
   const weights = model.layers.flatMap((l) => l.weights());
   return {
     json: {
@@ -148,13 +157,14 @@ function buildFromArtifacts(json: unknown, weightData: Uint8Array, file: string)
     throw at.child('config').child('layers').error('missing or empty');
 
   const parsed: Layer[] = [];
-  let pendingInput: SampleShape | undefined;
+  let pendingInput: { sample: SampleShape; batch: number | null } | undefined;
   layerList.forEach((entry, i) => {
     const path = at.child('config').child('layers').child(i);
     if (isObject(entry) && entry.class_name === 'InputLayer') {
       const c = entry.config;
-      pendingInput = isObject(c) ? declaredInputShape(c, path.child('config')) : undefined;
-      if (!pendingInput) throw path.error('InputLayer without batch_input_shape');
+      const sample = isObject(c) ? declaredInputShape(c, path.child('config')) : undefined;
+      if (!isObject(c) || !sample) throw path.error('InputLayer without batch_input_shape');
+      pendingInput = { sample, batch: declaredBatchSize(c, path.child('config')) ?? null };
       return;
     }
     let layer: Layer = layerFromJson(entry, path);
@@ -162,7 +172,10 @@ function buildFromArtifacts(json: unknown, weightData: Uint8Array, file: string)
       layer = layerFromJson(
         {
           ...(entry as LayerJson),
-          config: { ...(entry as LayerJson).config, batch_input_shape: [null, ...pendingInput] },
+          config: {
+            ...(entry as LayerJson).config,
+            batch_input_shape: [pendingInput.batch, ...pendingInput.sample],
+          },
         },
         path,
       );

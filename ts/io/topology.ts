@@ -124,6 +124,19 @@ export function declaredInputShape(config: Record<string, unknown>, path: Path):
   return dims as (number | null)[];
 }
 
+/** The batch size a layer config fixes (the first of `batch_input_shape`), if any. */
+export function declaredBatchSize(config: Record<string, unknown>, path: Path): number | undefined {
+  const value = field(config, 'batch_input_shape') ?? field(config, 'batch_shape');
+  if (!Array.isArray(value)) return undefined;
+  const batch: unknown = value[0];
+  if (batch === null || batch === undefined) return undefined;
+  if (!Number.isInteger(batch) || (batch as number) < 1 || (batch as number) > 1e7)
+    throw path
+      .child('batch_input_shape')
+      .error(`the batch size must be null or a positive integer, got ${JSON.stringify(batch)}`);
+  return batch as number;
+}
+
 function gruToJson(layer: Gru): Record<string, unknown> {
   const c = layer.getConfig();
   return {
@@ -150,13 +163,13 @@ function gruToJson(layer: Gru): Record<string, unknown> {
     return_sequences: layer.config.returnSequences,
     return_state: false,
     go_backwards: layer.config.goBackwards,
-    stateful: false,
+    stateful: layer.stateful,
     unroll: false,
   };
 }
 
-/** A layer as TensorFlow.js writes it. */
-export function layerToJson(layer: Layer, inputShape?: SampleShape): LayerJson {
+/** A layer as TensorFlow.js writes it; the first with its input shape and the model's batch size. */
+export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: number): LayerJson {
   let json: LayerJson;
   if (layer instanceof Gru) {
     json = { class_name: 'GRU', config: gruToJson(layer) };
@@ -227,7 +240,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape): LayerJson {
   } else {
     throw new Error(`cannot save layer ${layer.name} (${layer.className})`);
   }
-  if (inputShape) json.config.batch_input_shape = [null, ...inputShape];
+  if (inputShape) json.config.batch_input_shape = [batchSize ?? null, ...inputShape];
   json.config.dtype = 'float32';
   return json;
 }
@@ -238,8 +251,6 @@ function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
       .child('return_state')
       .error('returnState layers have two outputs, which a Sequential model cannot pass on');
   }
-  if (boolean(config, 'stateful', path, false))
-    throw path.child('stateful').error('stateful GRUs are not supported');
   const units = number(config, 'units', path);
   if (!Number.isInteger(units) || units < 1 || units > 65_536)
     throw path.child('units').error(`expected a positive integer, got ${units}`);
@@ -258,6 +269,7 @@ function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
     resetAfter: boolean(config, 'reset_after', path, false),
     returnSequences: boolean(config, 'return_sequences', path, false),
     goBackwards: boolean(config, 'go_backwards', path, false),
+    stateful: boolean(config, 'stateful', path, false),
   });
 }
 
@@ -271,11 +283,16 @@ export function layerFromJson(json: unknown, path: Path): Layer {
     throw path.child('config').error('missing');
   const configPath = path.child('config');
   const inputShape = declaredInputShape(config, configPath);
-  const base = { name: name(config, configPath), ...(inputShape ? { inputShape } : {}) };
+  const batchSize = declaredBatchSize(config, configPath);
+  const base = {
+    name: name(config, configPath),
+    ...(inputShape ? { inputShape } : {}),
+    ...(batchSize ? { batchSize } : {}),
+  };
   switch (className) {
     case 'GRU': {
       const layer = gruFromJson(config, configPath);
-      return inputShape ? new Gru({ ...layer.args, inputShape }) : layer;
+      return inputShape ? new Gru({ ...layer.args, ...base }) : layer;
     }
     case 'Dense': {
       const units = number(config, 'units', configPath);
@@ -355,6 +372,12 @@ export function layerFromJson(json: unknown, path: Path): Layer {
       if (inner?.class_name !== 'GRU')
         throw configPath.child('layer').error('only a wrapped GRU is supported');
       const gru = gruFromJson(inner.config, configPath.child('layer').child('config'));
+      if (gru.stateful)
+        throw configPath
+          .child('layer')
+          .child('config')
+          .child('stateful')
+          .error('a stateful GRU inside Bidirectional is not supported');
       return new Bidirectional({ ...base, layer: gru, mergeMode: mode as MergeMode });
     }
     default:

@@ -31,6 +31,8 @@ export class Bidirectional extends Layer {
     if (!(args.layer instanceof Gru)) throw new Error('bidirectional: `layer` must be a GRU layer');
     if (args.layer.built)
       throw new Error('bidirectional: `layer` must not be built (added to a model) already');
+    if (args.layer.stateful)
+      throw new Error('bidirectional: a stateful GRU cannot be wrapped (not supported)');
     this.mergeMode = args.mergeMode ?? 'concat';
     if (!MODES.includes(this.mergeMode)) {
       throw new Error(`bidirectional: unknown mergeMode '${this.mergeMode}' (expected ${MODES.join(', ')})`);

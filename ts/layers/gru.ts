@@ -26,6 +26,14 @@ export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
    * Sequential model passes one tensor between layers and refuses it).
    */
   returnState?: boolean;
+  /**
+   * Carry each sequence's final state into the next batch as its initial
+   * state, row by row (Keras' `stateful`): for sequences fed a chunk at a
+   * time, such as a stream predicted step by step. Every batch must then
+   * hold the same number of sequences, the model's `batchSize` (declared on
+   * its first layer); `resetStates()` starts them from zeros again.
+   */
+  stateful?: boolean;
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   recurrentInitializer?: InitializerName;
@@ -42,6 +50,11 @@ export class Gru extends Layer {
   readonly dropout: number;
   readonly recurrentDropout: number;
   readonly returnState: boolean;
+  private readonly isStateful: boolean;
+  /** The batch size a stateful layer's model fixes (see `bindBatchSize`). */
+  private statefulBatch: number | undefined;
+  /** A stateful layer's state `[batch, units]`, allocated on first use. */
+  private carried: Ptr | undefined;
   private readonly random: Random;
   /** The last training forward: its (dropped-out) input, dims, cache, masks. */
   private saved:
@@ -83,6 +96,7 @@ export class Gru extends Layer {
     checkRate('gru', 'dropout', this.dropout);
     this.recurrentDropout = args.recurrentDropout ?? 0;
     this.returnState = args.returnState ?? false;
+    this.isStateful = args.stateful ?? false;
     checkRate('gru', 'recurrentDropout', this.recurrentDropout);
     this.random = new Random(args.seed ?? nextSeed());
     this.initializers = {
@@ -126,9 +140,90 @@ export class Gru extends Layer {
     return this.w;
   }
 
+  override get stateful(): boolean {
+    return this.isStateful;
+  }
+
+  override bindBatchSize(batchSize: number | undefined): void {
+    if (!this.isStateful) return;
+    if (batchSize === undefined) {
+      throw new Error(
+        `gru ${this.name} is stateful: the model needs a fixed batch size (batchSize on its first layer, as Keras' batch_input_shape)`,
+      );
+    }
+    this.statefulBatch = batchSize;
+  }
+
+  /**
+   * Zeros the carried state, or sets it to `state` (`[batch, units]`);
+   * nothing for a layer that is not stateful and is given no state.
+   */
+  override resetStates(state?: Tensor): void {
+    if (!this.isStateful) {
+      if (state) throw new Error(`gru ${this.name} is not stateful: it keeps no state to set`);
+      return;
+    }
+    if (!state) {
+      if (this.carried !== undefined) this.kernel.view(this.carried).fill(0);
+      return;
+    }
+    const batch = this.expectedBatch();
+    if (state.rank !== 2 || state.shape[0] !== batch || state.shape[1] !== this.units) {
+      throw new Error(
+        `gru ${this.name}: a state must have shape [${batch}, ${this.units}], got [${state.shape.join(', ')}]`,
+      );
+    }
+    const values = state.dataSync();
+    this.kernel.view(this.carriedState(batch) as Ptr).set(values);
+  }
+
+  private expectedBatch(): number {
+    const batch = this.statefulBatch ?? this.batchSize;
+    if (batch === undefined) {
+      throw new Error(
+        `gru ${this.name} is stateful: give it (or its model's first layer) a batchSize, the number of sequences its state carries`,
+      );
+    }
+    return batch;
+  }
+
+  /** A stateful layer's carried state for a batch of `batch` sequences, checked; else `undefined`. */
+  private carriedState(batch: number): Ptr | undefined {
+    if (!this.isStateful) return undefined;
+    const expected = this.expectedBatch();
+    if (batch !== expected) {
+      throw new Error(
+        `gru ${this.name} is stateful with batch size ${expected}: every batch must hold ${expected} sequences, got ${batch} (call with batchSize ${expected} and a number of samples it divides)`,
+      );
+    }
+    if (this.carried === undefined) {
+      this.carried = this.kernel.alloc(batch * this.units);
+      this.kernel.view(this.carried).fill(0);
+    }
+    return this.carried;
+  }
+
+  /** Copies each sequence's final state from a forward's `output` into `target` (`[batch, units]`). */
+  private finalStateInto(output: Ptr, batch: number, steps: number, target: Ptr): void {
+    const from = this.kernel.view(output);
+    const to = this.kernel.view(target);
+    if (!this.config.returnSequences) {
+      to.set(from.subarray(0, batch * this.units));
+      return;
+    }
+    // The final state is the last output in processing order.
+    for (let b = 0; b < batch; b++) {
+      to.set(
+        from.subarray((b * steps + steps - 1) * this.units, (b * steps + steps) * this.units),
+        b * this.units,
+      );
+    }
+  }
+
   forward(input: Activation, training: boolean): Activation {
     checkInput(this, input);
     const [batch, steps, inputSize] = input.shape as [number, number, number];
+    const initialState = this.carriedState(batch);
     const dims = { batch, steps, input: inputSize, units: this.units };
     const outputShape = this.outputShapeFor(input.shape);
     const output = this.buffer(
@@ -155,11 +250,13 @@ export class Gru extends Layer {
       kernel: w.kernel.ptr,
       recurrentKernel: w.recurrentKernel.ptr,
       bias: w.bias?.ptr,
+      initialState,
       mask: input.mask,
       recurrentMask,
       output,
       cache,
     });
+    if (initialState !== undefined) this.finalStateInto(output, batch, steps, initialState);
     this.saved =
       cache === undefined ? undefined : { x, dims, cache, mask: input.mask, dropoutMask, recurrentMask };
     return { ptr: output, shape: outputShape, mask: this.outputMask(input.mask, batch, steps) };
@@ -178,6 +275,7 @@ export class Gru extends Layer {
     runPart: (call: GruPartCall) => Promise<void>,
   ): Promise<Activation> {
     checkInput(this, input);
+    if (this.isStateful) throw new Error(`gru ${this.name} is stateful: it is not split between workers`);
     const [batch, steps, inputSize] = input.shape as [number, number, number];
     const dims = { batch, steps, input: inputSize, units: this.units };
     const outputShape = this.outputShapeFor(input.shape);
@@ -210,19 +308,21 @@ export class Gru extends Layer {
   }
 
   /**
-   * Inference on a tensor outside a model, from `initialState` (`[B, H]`,
-   * zeros by default); with `returnState`, `[output, finalState]`.
+   * Inference on a tensor outside a model, from `initialState` (`[B, H]`;
+   * by default zeros, or a stateful layer's carried state, which the call
+   * then advances); with `returnState`, `[output, finalState]`.
    */
   override apply(input: Tensor, options: { initialState?: Tensor } = {}): Tensor | Tensor[] {
     this.buildFor(input);
     checkInput(this, { ptr: input.ptr, shape: input.shape });
     const [batch, steps, inputSize] = input.shape as [number, number, number];
-    const h0 = options.initialState;
-    if (h0 && (h0.rank !== 2 || h0.shape[0] !== batch || h0.shape[1] !== this.units)) {
+    const given = options.initialState;
+    if (given && (given.rank !== 2 || given.shape[0] !== batch || given.shape[1] !== this.units)) {
       throw new Error(
-        `gru ${this.name}: initialState must have shape [${batch}, ${this.units}], got [${h0.shape.join(', ')}]`,
+        `gru ${this.name}: initialState must have shape [${batch}, ${this.units}], got [${given.shape.join(', ')}]`,
       );
     }
+    const carried = this.carriedState(batch);
     const dims = { batch, steps, input: inputSize, units: this.units };
     const shape = this.outputShapeFor(input.shape);
     const output = this.buffer('output', sizeOf(shape));
@@ -232,22 +332,14 @@ export class Gru extends Layer {
       kernel: w.kernel.ptr,
       recurrentKernel: w.recurrentKernel.ptr,
       bias: w.bias?.ptr,
-      initialState: h0?.ptr,
+      initialState: given?.ptr ?? carried,
       output,
     });
+    if (carried !== undefined) this.finalStateInto(output, batch, steps, carried);
     const out = this.copyOut(output, shape);
     if (!this.returnState) return out;
-    if (!this.config.returnSequences) return [out, this.copyOut(output, shape)];
-    // The final state is the last output in processing order.
     const state = this.kernel.alloc(batch * this.units);
-    const from = this.kernel.view(output);
-    const to = this.kernel.view(state);
-    for (let b = 0; b < batch; b++) {
-      to.set(
-        from.subarray((b * steps + steps - 1) * this.units, (b * steps + steps) * this.units),
-        b * this.units,
-      );
-    }
+    this.finalStateInto(output, batch, steps, state);
     return [out, new Tensor([batch, this.units], state, this.kernel)];
   }
 
@@ -296,6 +388,12 @@ export class Gru extends Layer {
     return dX;
   }
 
+  override dispose(): void {
+    if (this.carried !== undefined) this.kernel.free(this.carried);
+    this.carried = undefined;
+    super.dispose();
+  }
+
   override randomPositions(): number[] {
     return [this.random.position];
   }
@@ -313,6 +411,7 @@ export class Gru extends Layer {
       dropout: this.dropout,
       recurrentDropout: this.recurrentDropout,
       returnState: this.returnState,
+      stateful: this.isStateful,
       kernelInitializer: this.initializers.kernel,
       recurrentInitializer: this.initializers.recurrent,
       biasInitializer: this.initializers.bias,

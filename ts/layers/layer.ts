@@ -73,6 +73,12 @@ export interface LayerArgs {
    * first axis may be `null` for sequences of any length (Keras' `None`).
    */
   inputShape?: SampleShape;
+  /**
+   * Sequences per batch, fixed (the first dimension of Keras'
+   * `batch_input_shape`): on the first layer of a model with stateful GRUs,
+   * whose states carry row by row from one batch to the next.
+   */
+  batchSize?: number;
 }
 
 const counters = new Map<string, number>();
@@ -86,6 +92,7 @@ function uniqueName(base: string): string {
 export abstract class Layer {
   readonly name: string;
   readonly inputShape: SampleShape | undefined;
+  readonly batchSize: number | undefined;
   /** Keras class name, for summaries and saved topologies. */
   abstract readonly className: string;
   private builtWith:
@@ -100,6 +107,12 @@ export abstract class Layer {
     this.inputShape = args.inputShape
       ? checkSampleShape(args.inputShape, `${baseName} ${this.name}`)
       : undefined;
+    if (args.batchSize !== undefined && !(Number.isInteger(args.batchSize) && args.batchSize > 0)) {
+      throw new Error(
+        `${baseName} ${this.name}: batchSize must be a positive integer, got ${args.batchSize}`,
+      );
+    }
+    this.batchSize = args.batchSize;
   }
 
   get built(): boolean {
@@ -182,6 +195,20 @@ export abstract class Layer {
     k.view(copy).set(k.view(ptr).subarray(0, sizeOf(shape)));
     return new Tensor(shape, copy, k);
   }
+
+  /** Whether the layer carries state from one batch to the next (a stateful GRU). */
+  get stateful(): boolean {
+    return false;
+  }
+
+  /**
+   * @internal Told the batch size of the model it joins (`undefined` when
+   * the model fixes none); a stateful layer needs one.
+   */
+  bindBatchSize(_batchSize: number | undefined): void {}
+
+  /** Forgets the state carried between batches (stateful layers; others have none). */
+  resetStates(): void {}
 
   /** Positions of this layer's random generators (dropout), for checkpoints. */
   randomPositions(): number[] {

@@ -89,9 +89,44 @@ export class Sequential implements TrainingModel {
       if (!layer.inputShape) throw new Error(`the first layer (${layer.name}) needs an \`inputShape\``);
       inputShape = layer.inputShape;
     }
+    layer.bindBatchSize(previous ? this.batchSize : layer.batchSize);
     layer.build(this.k, inputShape, source);
     this.layers.push(layer);
     void this.stopWorkers();
+  }
+
+  /**
+   * Sequences per batch when the first layer fixes it (`batchSize`), as
+   * stateful GRUs need; then also the default `batchSize` of `fit`,
+   * `evaluate` and `predict`.
+   */
+  get batchSize(): number | undefined {
+    return this.layers[0]?.batchSize;
+  }
+
+  /** Whether a layer carries state from one batch to the next (a stateful GRU). */
+  get stateful(): boolean {
+    return this.layers.some((layer) => layer.stateful);
+  }
+
+  /**
+   * @internal Throws unless `samples` split into whole batches of the
+   * stateful layers' batch size (checked before any batch runs, so that no
+   * state advances on a call that then fails).
+   */
+  checkStatefulBatches(samples: number, batchSize: number, what: string): void {
+    if (!this.stateful) return;
+    const fixed = this.batchSize as number;
+    if (batchSize !== fixed || samples % fixed !== 0) {
+      throw new Error(
+        `${what}: the model's stateful GRU carries ${fixed} sequences from batch to batch: batchSize must be ${fixed} (got ${batchSize}) and the number of samples a multiple of it (got ${samples})`,
+      );
+    }
+  }
+
+  /** Zeros the states that stateful layers carry between batches. */
+  resetStates(): void {
+    for (const layer of this.layers) layer.resetStates();
   }
 
   /** Shape of one input sample; its time axis `null` when sequences may have any length. */
@@ -126,6 +161,11 @@ export class Sequential implements TrainingModel {
     const workers = args.workers ?? 0;
     if (!Number.isInteger(workers) || workers < 0) {
       throw new Error(`compile: \`workers\` must be a non-negative integer, got ${workers}`);
+    }
+    if (workers > 0 && this.stateful) {
+      throw new Error(
+        'compile: a model with a stateful GRU computes on this thread (workers: 0): its states carry from each batch to the next in order',
+      );
     }
     this.compileObjective(args);
     this.compiled = { ...this.compiledOrThrow, optimizer };
@@ -326,6 +366,7 @@ export class Sequential implements TrainingModel {
   /** Trains on one batch; returns its loss before the update. */
   async trainOnBatch(x: Tensor, y: Tensor): Promise<number> {
     const batch = samplesOf(this, x, y, 'trainOnBatch');
+    this.checkStatefulBatches(batch, batch, 'trainOnBatch');
     if (this.workerCount === 0)
       return this.runBatch(x.ptr, y.ptr, { batch, steps: stepsOf(x) }, true).loss / batch;
     const order = Uint32Array.from({ length: batch }, (_, i) => i);
@@ -342,8 +383,10 @@ export class Sequential implements TrainingModel {
    * metrics, else `[loss, ...metrics]` as Keras returns them.
    */
   async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<number | number[]> {
-    samplesOf(this, x, y, 'evaluate');
-    const logs = await this.evaluateLogs(x, y, args.batchSize ?? 32);
+    const n = samplesOf(this, x, y, 'evaluate');
+    const batchSize = args.batchSize ?? this.batchSize ?? 32;
+    this.checkStatefulBatches(n, batchSize, 'evaluate');
+    const logs = await this.evaluateLogs(x, y, batchSize);
     const values = this.metricsNames.map((name) => logs[name] as number);
     return values.length === 1 ? (values[0] as number) : values;
   }
@@ -408,8 +451,9 @@ export class Sequential implements TrainingModel {
 
   /** Predictions for every sample of `x`, in batches (split across the workers, when the model has them). */
   async predict(x: Tensor, args: { batchSize?: number } = {}): Promise<Tensor> {
-    const batchSize = args.batchSize ?? 32;
+    const batchSize = args.batchSize ?? this.batchSize ?? 32;
     const n = samplesOf(this, x, undefined, 'predict');
+    this.checkStatefulBatches(n, batchSize, 'predict');
     const steps = stepsOf(x);
     const perSample = sizeOf(this.outputShapeFor(steps));
     const out = this.k.alloc(n * perSample);

@@ -2,10 +2,14 @@
 import type { Layer } from '../layers/layer.js';
 import { formatShape } from '../tensor.js';
 
-export function summaryTable(model: { layers: readonly Layer[]; countParams(): number }): string {
+export function summaryTable(model: {
+  layers: readonly Layer[];
+  batchSize: number | undefined;
+  countParams(): number;
+}): string {
   const rows = model.layers.map((l) => [
     `${l.name} (${l.className})`,
-    formatShape([null, ...l.computeOutputShape(l.builtInputShape)]),
+    formatShape([model.batchSize ?? null, ...l.computeOutputShape(l.builtInputShape)]),
     String(l.countParams()),
   ]);
   const header = ['Layer (type)', 'Output shape', 'Param #'];

@@ -58,7 +58,7 @@ function positiveInteger(name: string, value: number): void {
 
 export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitArgs): Promise<History> {
   const epochs = args.epochs ?? 1;
-  const batchSize = args.batchSize ?? 32;
+  const batchSize = args.batchSize ?? model.batchSize ?? 32;
   const initialEpoch = args.initialEpoch ?? 0;
   positiveInteger('epochs', epochs);
   positiveInteger('batchSize', batchSize);
@@ -84,6 +84,12 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
       );
     }
     validation = { x, y, indices: Uint32Array.from({ length: n - trainCount }, (_, i) => trainCount + i) };
+  }
+
+  model.checkStatefulBatches(trainCount, batchSize, 'fit');
+  if (validation) {
+    const count = validation.indices?.length ?? (validation.x.shape[0] as number);
+    model.checkStatefulBatches(count, batchSize, 'fit (validation)');
   }
 
   const batchesPerEpoch = Math.ceil(trainCount / batchSize);

@@ -91,6 +91,12 @@ export class InferencePool {
       const { json, weightData } = modelToArtifacts(source);
       model = modelFromArtifacts(json, weightData, 'createInferencePool');
     }
+    if (model.stateful) {
+      model.dispose();
+      throw new Error(
+        'createInferencePool: the model has a stateful GRU, whose state carries from call to call in order; a pool answers calls on any of its workers (predict on the model itself)',
+      );
+    }
     const servers: Server[] = [];
     try {
       for (let i = 0; i < size; i++) servers.push(await startServer(model, memory));
