@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as gw from '../ts/index.js';
 import { type Activation, Kernel, type LossName, type Ptr } from '../ts/index.js';
 import { expectClose, expectRelClose } from './support/compare.js';
 import { randomUniform } from './support/random.js';
@@ -126,6 +127,54 @@ describe('losses vs TensorFlow.js', () => {
     ],
     ['meanSquaredError', values, targets, tf.metrics.meanSquaredError, [samples, width]],
     ['meanAbsoluteError', values, targets, tf.metrics.meanAbsoluteError, [samples, width]],
+    [
+      'meanAbsolutePercentageError',
+      values,
+      targets,
+      tf.metrics.meanAbsolutePercentageError,
+      [samples, width],
+    ],
+    // Keras' formulas in TensorFlow.js ops (its layers' own losses are not
+    // exported; the training test below uses them by name): tf.grad gives
+    // the oracle gradients.
+    [
+      'meanSquaredLogarithmicError',
+      probs,
+      normalised,
+      (y, p) => {
+        const log1pClipped = (t: tf.Tensor) => tf.log1p(tf.clipByValue(t, 1e-7, Number.MAX_VALUE));
+        return tf.mean(tf.square(tf.sub(log1pClipped(p), log1pClipped(y))), -1);
+      },
+      [samples, width],
+    ],
+    ['huber', values, targets, (y, p) => tf.losses.huberLoss(y, p, undefined, 1), [samples, width]],
+    [
+      'logcosh',
+      values,
+      targets,
+      (y, p) => {
+        const x = tf.sub(p, y);
+        return tf.mean(tf.sub(tf.add(x, tf.softplus(tf.mul(-2, x))), Math.log(2)), -1);
+      },
+      [samples, width],
+    ],
+    [
+      'poisson',
+      probs,
+      binary,
+      (y, p) => tf.mean(tf.sub(p, tf.mul(y, tf.log(tf.add(p, 1e-7)))), -1),
+      [samples, width],
+    ],
+    [
+      'kullbackLeiblerDivergence',
+      normalised,
+      probs,
+      (y, p) => {
+        const [yc, pc] = [tf.clipByValue(y, 1e-7, 1), tf.clipByValue(p, 1e-7, 1)];
+        return tf.sum(tf.mul(yc, tf.log(tf.div(yc, pc))), -1);
+      },
+      [samples, width],
+    ],
   ];
   for (const [name, predictions, truth, metric, truthShape] of cases) {
     it(name, () => {
@@ -148,6 +197,50 @@ describe('losses vs TensorFlow.js', () => {
         `${name}: ${ours.value} vs ${theirs}`,
       ).toBeLessThan(1e-5);
       expectRelClose(`${name} gradient`, ours.grad, theirGrad, 1e-4);
+    });
+  }
+});
+
+describe('training with the other losses, as TensorFlow.js trains with them by name', () => {
+  // TensorFlow.js' layers compile these names to their own implementations.
+  const byName = [
+    'meanAbsolutePercentageError',
+    'meanSquaredLogarithmicError',
+    'logcosh',
+    'poisson',
+    'kullbackLeiblerDivergence',
+  ] as const;
+  for (const [index, loss] of byName.entries()) {
+    it(loss, async () => {
+      await gw.ready();
+      const [n, steps, features, units, outputs] = [5, 4, 3, 6, 3];
+      gw.setRandomSeed(30 + index);
+      const ours = gw.sequential();
+      ours.add(gw.layers.gru({ units, inputShape: [steps, features] }));
+      const activation = loss === 'kullbackLeiblerDivergence' ? 'softmax' : 'sigmoid';
+      ours.add(gw.layers.dense({ units: outputs, activation }));
+      ours.compile({ optimizer: gw.optimizers.sgd({ learningRate: 0.1 }), loss });
+      const theirs = tf.sequential();
+      theirs.add(tf.layers.gru({ units, inputShape: [steps, features], recurrentActivation: 'sigmoid' }));
+      theirs.add(tf.layers.dense({ units: outputs, activation }));
+      theirs.compile({ optimizer: tf.train.sgd(0.1), loss });
+      theirs.setWeights(ours.getWeights().map((w) => tf.tensor(w.dataSync(), [...w.shape])));
+      const x = randomUniform(40 + index, n * steps * features);
+      const y = randomUniform(50 + index, n * outputs, 0.05, 1);
+      for (let step = 0; step < 3; step++) {
+        const value = await ours.trainOnBatch(gw.tensor(x, [n, steps, features]), gw.tensor(y, [n, outputs]));
+        const theirValue = (await theirs.trainOnBatch(
+          tf.tensor3d(x, [n, steps, features]),
+          tf.tensor2d(y, [n, outputs]),
+        )) as number;
+        expect(Math.abs(value - theirValue), `${loss} step ${step}: ${value} vs ${theirValue}`).toBeLessThan(
+          1e-5 * Math.max(1, Math.abs(theirValue)),
+        );
+      }
+      const theirWeights = theirs.getWeights().flatMap((w) => Array.from(w.dataSync()));
+      const ourWeights = ours.getWeights().flatMap((w) => Array.from(w.dataSync()));
+      expectClose(`${loss} weights after 3 steps`, Float32Array.from(ourWeights), theirWeights, 1e-5);
+      ours.dispose();
     });
   }
 });

@@ -8,7 +8,13 @@ export type LossName =
   | 'categoricalCrossentropy'
   | 'sparseCategoricalCrossentropy'
   | 'meanSquaredError'
-  | 'meanAbsoluteError';
+  | 'meanAbsoluteError'
+  | 'meanAbsolutePercentageError'
+  | 'meanSquaredLogarithmicError'
+  | 'huber'
+  | 'logcosh'
+  | 'poisson'
+  | 'kullbackLeiblerDivergence';
 
 /** How a bidirectional layer combines its two directions. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';

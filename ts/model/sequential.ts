@@ -27,12 +27,25 @@ const LOSSES: readonly LossName[] = [
   'sparseCategoricalCrossentropy',
   'meanSquaredError',
   'meanAbsoluteError',
+  'meanAbsolutePercentageError',
+  'meanSquaredLogarithmicError',
+  'huber',
+  'logcosh',
+  'poisson',
+  'kullbackLeiblerDivergence',
 ];
-const LOSS_ALIASES: Record<string, LossName> = { mse: 'meanSquaredError', mae: 'meanAbsoluteError' };
+const LOSS_ALIASES = {
+  mse: 'meanSquaredError',
+  mae: 'meanAbsoluteError',
+  mape: 'meanAbsolutePercentageError',
+  msle: 'meanSquaredLogarithmicError',
+  kld: 'kullbackLeiblerDivergence',
+} as const satisfies Record<string, LossName>;
+type LossAlias = keyof typeof LOSS_ALIASES;
 
 export interface CompileArgs {
   optimizer: Optimizer | string;
-  loss: LossName | 'mse' | 'mae';
+  loss: LossName | LossAlias;
   metrics?: string[];
   /**
    * Kernel workers that compute off this thread. With the 'threads' kernel
@@ -237,9 +250,12 @@ export class Sequential implements TrainingModel {
 
   /** @internal Sets the loss and metrics only: a replica that computes gradients. */
   compileObjective(args: Pick<CompileArgs, 'loss' | 'metrics'>): void {
-    const loss = LOSS_ALIASES[args.loss] ?? (args.loss as LossName);
-    if (!LOSSES.includes(loss))
-      throw new Error(`unknown loss '${args.loss}' (expected ${LOSSES.join(', ')}, mse or mae)`);
+    const loss = LOSS_ALIASES[args.loss as LossAlias] ?? (args.loss as LossName);
+    if (!LOSSES.includes(loss)) {
+      throw new Error(
+        `unknown loss '${args.loss}' (expected ${LOSSES.join(', ')}, or ${Object.keys(LOSS_ALIASES).join(', ')})`,
+      );
+    }
     const metrics = (args.metrics ?? []).map((name) => resolveMetric(name, loss));
     if (this.layers.length === 0) throw new Error('the model has no layers: add some before compiling');
     this.compiled?.optimizer?.dispose();

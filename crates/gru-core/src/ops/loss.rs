@@ -1,6 +1,7 @@
 //! Losses with Keras' definitions and reduction: the per-sample loss is the
-//! mean over the last axis (binary cross-entropy, MSE, MAE) or the sum over
-//! classes (categorical cross-entropies); the result is
+//! mean over the last axis (binary cross-entropy, MSE, MAE, MAPE, MSLE,
+//! Huber, log-cosh, Poisson) or the sum over classes (categorical
+//! cross-entropies, Kullback–Leibler divergence); the result is
 //! `Σ_n w_n·loss_n / N` over the `N` samples ("sum over batch size"), with
 //! `w_n = 1` unless sample weights are given.
 //!
@@ -14,11 +15,24 @@ pub const EPSILON: f32 = 1e-7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {
-    BinaryCrossentropy { from_logits: bool },
-    CategoricalCrossentropy { from_logits: bool },
-    SparseCategoricalCrossentropy { from_logits: bool },
+    BinaryCrossentropy {
+        from_logits: bool,
+    },
+    CategoricalCrossentropy {
+        from_logits: bool,
+    },
+    SparseCategoricalCrossentropy {
+        from_logits: bool,
+    },
     MeanSquaredError,
     MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    /// Keras' `huber` (`Huber(delta=1)`): squared within 1 of the target, linear beyond.
+    Huber,
+    LogCosh,
+    Poisson,
+    KullbackLeiblerDivergence,
 }
 
 impl Loss {
@@ -32,12 +46,26 @@ impl Loss {
             }
             "meanSquaredError" | "mean_squared_error" | "mse" => Loss::MeanSquaredError,
             "meanAbsoluteError" | "mean_absolute_error" | "mae" => Loss::MeanAbsoluteError,
+            "meanAbsolutePercentageError" | "mean_absolute_percentage_error" | "mape" => {
+                Loss::MeanAbsolutePercentageError
+            }
+            "meanSquaredLogarithmicError" | "mean_squared_logarithmic_error" | "msle" => {
+                Loss::MeanSquaredLogarithmicError
+            }
+            "huber" | "huber_loss" => Loss::Huber,
+            "logcosh" | "log_cosh" => Loss::LogCosh,
+            "poisson" => Loss::Poisson,
+            "kullbackLeiblerDivergence" | "kullback_leibler_divergence" | "kl_divergence" | "kld" => {
+                Loss::KullbackLeiblerDivergence
+            }
             other => {
                 return Err(KernelError::new(
                     "loss",
                     format!(
                         "unknown loss '{other}' (expected binaryCrossentropy, categoricalCrossentropy, \
-                         sparseCategoricalCrossentropy, meanSquaredError or meanAbsoluteError)"
+                         sparseCategoricalCrossentropy, meanSquaredError, meanAbsoluteError, \
+                         meanAbsolutePercentageError, meanSquaredLogarithmicError, huber, logcosh, poisson \
+                         or kullbackLeiblerDivergence)"
                     ),
                 ))
             }
@@ -105,12 +133,12 @@ pub fn loss_forward_backward(
                 }
                 categorical_crossentropy(p, Target::Index(label as usize), from_logits, scale, g)
             }
-            Loss::MeanSquaredError => {
-                elementwise(p, &targets[n * width..(n + 1) * width], scale, g, |d| (d * d, 2.0 * d))
+            Loss::KullbackLeiblerDivergence => {
+                kullback_leibler_divergence(p, &targets[n * width..(n + 1) * width], scale, g)
             }
-            Loss::MeanAbsoluteError => {
-                elementwise(p, &targets[n * width..(n + 1) * width], scale, g, |d| (d.abs(), d.signum_or_zero()))
-            }
+            elementwise_loss => elementwise(p, &targets[n * width..(n + 1) * width], scale, g, |p, y| {
+                elementwise_value_and_slope(elementwise_loss, p, y)
+            }),
         };
         total += weight * sample_loss;
     }
@@ -134,13 +162,54 @@ impl SignumOrZero for f64 {
     }
 }
 
-/// Mean over the row of `f(p − y)`; `f` returns the value and its derivative.
-fn elementwise(p: &[f32], y: &[f32], scale: f64, grad: Option<&mut [f32]>, f: impl Fn(f64) -> (f64, f64)) -> f64 {
+/// A loss averaged over the last axis, of one prediction `p` and its target
+/// `y`: the value and its derivative in `p` (Keras' formulas, ε its
+/// `backend.epsilon()`).
+fn elementwise_value_and_slope(loss: Loss, p: f64, y: f64) -> (f64, f64) {
+    let eps = f64::from(EPSILON);
+    let d = p - y;
+    match loss {
+        Loss::MeanSquaredError => (d * d, 2.0 * d),
+        Loss::MeanAbsoluteError => (d.abs(), d.signum_or_zero()),
+        // 100·|p − y| / max(|y|, ε)
+        Loss::MeanAbsolutePercentageError => {
+            let denominator = y.abs().max(eps);
+            (100.0 * d.abs() / denominator, 100.0 * d.signum_or_zero() / denominator)
+        }
+        // (log(max(p, ε) + 1) − log(max(y, ε) + 1))², no gradient where p is clipped
+        Loss::MeanSquaredLogarithmicError => {
+            let gap = p.max(eps).ln_1p() - y.max(eps).ln_1p();
+            (gap * gap, if p > eps { 2.0 * gap / (p + 1.0) } else { 0.0 })
+        }
+        // ½d² for |d| ≤ 1, |d| − ½ beyond
+        Loss::Huber => {
+            if d.abs() <= 1.0 {
+                (0.5 * d * d, d)
+            } else {
+                (d.abs() - 0.5, d.signum_or_zero())
+            }
+        }
+        // log cosh d = |d| + log(1 + e^(−2|d|)) − log 2, without overflow
+        Loss::LogCosh => {
+            let a = d.abs();
+            (a + (-2.0 * a).exp().ln_1p() - std::f64::consts::LN_2, d.tanh())
+        }
+        // p − y·log(p + ε)
+        Loss::Poisson => (p - y * (p + eps).ln(), 1.0 - y / (p + eps)),
+        Loss::BinaryCrossentropy { .. }
+        | Loss::CategoricalCrossentropy { .. }
+        | Loss::SparseCategoricalCrossentropy { .. }
+        | Loss::KullbackLeiblerDivergence => unreachable!("{loss:?} is not averaged element by element"),
+    }
+}
+
+/// Mean over the row of `f(p, y)`; `f` returns the value and its derivative in `p`.
+fn elementwise(p: &[f32], y: &[f32], scale: f64, grad: Option<&mut [f32]>, f: impl Fn(f64, f64) -> (f64, f64)) -> f64 {
     let k = p.len() as f64;
     let mut sum = 0.0;
     let mut grad = grad;
     for j in 0..p.len() {
-        let (value, slope) = f(f64::from(p[j]) - f64::from(y[j]));
+        let (value, slope) = f(f64::from(p[j]), f64::from(y[j]));
         sum += value;
         if let Some(g) = grad.as_deref_mut() {
             g[j] = (scale * slope / k) as f32;
@@ -174,6 +243,23 @@ fn binary_crossentropy(p: &[f32], y: &[f32], from_logits: bool, scale: f64, grad
         }
     }
     sum / k
+}
+
+/// Keras: `Σ y·log(y / p)` over the row, `y` and `p` clipped to `[ε, 1]` (no
+/// gradient where `p` is clipped).
+fn kullback_leibler_divergence(p: &[f32], y: &[f32], scale: f64, grad: Option<&mut [f32]>) -> f64 {
+    let eps = f64::from(EPSILON);
+    let mut sum = 0.0;
+    let mut grad = grad;
+    for j in 0..p.len() {
+        let (x, t) = (f64::from(p[j]), f64::from(y[j]).clamp(eps, 1.0));
+        let clipped = x.clamp(eps, 1.0);
+        sum += t * (t / clipped).ln();
+        if let Some(g) = grad.as_deref_mut() {
+            g[j] = (if x > eps && x < 1.0 { -scale * t / clipped } else { 0.0 }) as f32;
+        }
+    }
+    sum
 }
 
 enum Target<'a> {
@@ -271,6 +357,19 @@ mod tests {
             check_gradient(Loss::SparseCategoricalCrossentropy { from_logits: true }, &logits, &labels, w, width);
             check_gradient(Loss::MeanSquaredError, &logits, &probs, w, width);
             check_gradient(Loss::MeanAbsoluteError, &logits, &probs, w, width);
+            check_gradient(Loss::MeanAbsolutePercentageError, &logits, &probs, w, width);
+            check_gradient(Loss::MeanSquaredLogarithmicError, &probs, &logits, w, width);
+            // Both sides of Huber's knee at |p − y| = 1.
+            check_gradient(Loss::Huber, &logits, &probs, w, width);
+            check_gradient(Loss::LogCosh, &logits, &probs, w, width);
+            check_gradient(Loss::Poisson, &probs, &binary, w, width);
+            check_gradient(
+                Loss::KullbackLeiblerDivergence,
+                &probs,
+                &probs.iter().rev().copied().collect::<Vec<_>>(),
+                w,
+                width,
+            );
         }
     }
 
@@ -305,6 +404,23 @@ mod tests {
         )
         .unwrap();
         assert!((sparse - -(0.7f64.ln())).abs() < 1e-6, "{sparse}");
+
+        let value = |loss, p: &[f32], y: &[f32]| loss_forward_backward(loss, 1, p.len(), p, y, None, None).unwrap();
+        // 100·(|1 − 2|/2 + |3 − 4|/4) / 2 = 37.5
+        assert_eq!(value(Loss::MeanAbsolutePercentageError, &[1.0, 3.0], &[2.0, 4.0]), 37.5);
+        // (log 2 − log 4)² = log² 2, over one value
+        let msle = value(Loss::MeanSquaredLogarithmicError, &[1.0], &[3.0]);
+        assert!((msle - 2f64.ln().powi(2)).abs() < 1e-12, "{msle}");
+        // ½·0.5² inside the knee, 3 − ½ beyond: (0.125 + 2.5) / 2
+        assert_eq!(value(Loss::Huber, &[0.5, -3.0], &[0.0, 0.0]), 1.3125);
+        let log_cosh = value(Loss::LogCosh, &[2.0, -30.0], &[0.0, 0.0]);
+        assert!((log_cosh - (2f64.cosh().ln() + 30f64.cosh().ln()) / 2.0).abs() < 1e-12, "{log_cosh}");
+        // 2 − 3·log 2 (ε aside)
+        let poisson = value(Loss::Poisson, &[2.0], &[3.0]);
+        assert!((poisson - (2.0 - 3.0 * 2f64.ln())).abs() < 1e-6, "{poisson}");
+        // 0.5·log(0.5 / 0.25) + 0.5·log(0.5 / 0.75)
+        let kld = value(Loss::KullbackLeiblerDivergence, &[0.25, 0.75], &[0.5, 0.5]);
+        assert!((kld - 0.5 * (2f64.ln() + (2.0f64 / 3.0).ln())).abs() < 1e-7, "{kld}");
     }
 
     #[test]
