@@ -15,6 +15,7 @@ import * as gw from '../ts/index.js';
 import { flatWeights, maxAbsDiff } from './support/compare.js';
 import { randomUniform } from './support/random.js';
 import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
+import { within } from './support/within.js';
 
 const [B, I, H] = [3, 4, 5];
 const dir = mkdtempSync(join(tmpdir(), 'gru-wasm-stateful-'));
@@ -246,6 +247,57 @@ describe('a stateful GRU', () => {
     for (const m of [ours, loaded, fromTfjs]) m.dispose();
   });
 
+  it('streams through a one-worker inference pool, shared or copied, resetStates in call order', async () => {
+    const T = 3;
+    const before = gw.kernel().live();
+    for (const memory of ['shared', 'copied'] as const) {
+      gw.setRandomSeed(21);
+      const m = gw.sequential();
+      m.add(gw.layers.gru({ units: H, stateful: true, inputShape: [T, I], batchSize: B }));
+      m.add(gw.layers.dense({ units: 2 }));
+      const chunks = [1, 2, 3].map((seed) => gw.tensor(randomUniform(seed, B * T * I), [B, T, I]));
+      const pool = await within(gw.createInferencePool(m, { memory }), 'create');
+      expect(pool.size).toBe(1);
+      const values = async (t: Promise<gw.Tensor>) => {
+        const tensor = await t;
+        const out = Array.from(tensor.dataSync());
+        tensor.dispose();
+        return out;
+      };
+      // Issued at once: they run in call order, the reset between them.
+      const calls = [
+        ...chunks.map((c) => values(pool.predict(c))),
+        pool.resetStates().then(() => []),
+        values(pool.predict(chunks[0] as gw.Tensor)),
+      ];
+      const served = await within(Promise.all(calls), 'stream');
+      const expected = [];
+      for (const c of chunks) expected.push(await values(m.predict(c)));
+      m.resetStates();
+      expected.push([], await values(m.predict(chunks[0] as gw.Tensor)));
+      expect(served).toEqual(expected);
+      expect(served[4]).toEqual(served[0]);
+
+      const wrong = gw.tensor(randomUniform(4, (B - 1) * T * I), [B - 1, T, I]);
+      await expect(pool.predict(wrong)).rejects.toThrow(/batchSize must be 3 \(got 2\)/);
+      // The worker dies with the states: refused until they are reset.
+      await pool.killWorker(0);
+      await expect(within(pool.predict(chunks[1] as gw.Tensor), 'call')).rejects.toThrow(
+        /kernel worker 0 exited/,
+      );
+      await expect(within(pool.predict(chunks[1] as gw.Tensor), 'call')).rejects.toThrow(
+        /the worker carrying the stateful model’s states died.*call resetStates\(\)/,
+      );
+      await within(pool.resetStates(), 'reset');
+      expect(await within(values(pool.predict(chunks[0] as gw.Tensor)), 'call')).toEqual(served[0]);
+      await expect(gw.createInferencePool(m, { size: 2, memory })).rejects.toThrow(/size 1, got 2/);
+      await within(pool.dispose(), 'dispose');
+      m.dispose();
+      for (const t of [...chunks, wrong]) t.dispose();
+    }
+    expect(gw.kernel().live()).toEqual(before);
+  });
+
   it('refuses what it cannot carry, before any state advances, and frees its state', async () => {
     const T = 3;
     const kernel = gw.kernel();
@@ -264,7 +316,7 @@ describe('a stateful GRU', () => {
     expect(() => m.compile({ optimizer: 'sgd', loss: 'mse', workers: 2 })).toThrow(
       /stateful GRU computes on this thread/,
     );
-    await expect(gw.createInferencePool(m, { size: 1 })).rejects.toThrow(/stateful GRU/);
+    await expect(gw.createInferencePool(m, { size: 3 })).rejects.toThrow(/stateful GRU.*size 1, got 3/);
     m.compile({ optimizer: 'sgd', loss: 'mse' });
 
     const x = gw.tensor(randomUniform(1, B * T * I), [B, T, I]);

@@ -141,7 +141,7 @@ function gruToJson(layer: Gru): Record<string, unknown> {
   const c = layer.getConfig();
   return {
     name: layer.name,
-    trainable: true,
+    trainable: layer.trainable,
     units: layer.units,
     activation: ACTIVATIONS[layer.config.activation],
     recurrent_activation: ACTIVATIONS[layer.config.recurrentActivation],
@@ -179,7 +179,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
       class_name: 'Dense',
       config: {
         name: layer.name,
-        trainable: true,
+        trainable: layer.trainable,
         units: layer.units,
         activation: ACTIVATIONS[layer.activation],
         use_bias: layer.useBias,
@@ -197,7 +197,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
       class_name: 'Embedding',
       config: {
         name: layer.name,
-        trainable: true,
+        trainable: layer.trainable,
         input_dim: layer.inputDim,
         output_dim: layer.outputDim,
         embeddings_initializer: INITIALIZERS[layer.getConfig().embeddingsInitializer as InitializerName],
@@ -210,31 +210,40 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
   } else if (layer instanceof ActivationLayer) {
     json = {
       class_name: 'Activation',
-      config: { name: layer.name, trainable: true, activation: ACTIVATIONS[layer.activation] },
+      config: { name: layer.name, trainable: layer.trainable, activation: ACTIVATIONS[layer.activation] },
     };
   } else if (layer instanceof GlobalPooling1D) {
     json = {
       class_name: layer.className,
-      config: { name: layer.name, trainable: true, data_format: 'channels_last' },
+      config: { name: layer.name, trainable: layer.trainable, data_format: 'channels_last' },
     };
   } else if (layer instanceof Masking) {
     json = {
       class_name: 'Masking',
-      config: { name: layer.name, trainable: true, mask_value: layer.maskValue },
+      config: { name: layer.name, trainable: layer.trainable, mask_value: layer.maskValue },
     };
   } else if (layer instanceof Dropout) {
     json = {
       class_name: 'Dropout',
-      config: { name: layer.name, trainable: true, rate: layer.rate, noise_shape: null, seed: null },
+      config: {
+        name: layer.name,
+        trainable: layer.trainable,
+        rate: layer.rate,
+        noise_shape: null,
+        seed: null,
+      },
     };
   } else if (layer instanceof Bidirectional) {
     json = {
       class_name: 'Bidirectional',
       config: {
         name: layer.name,
-        trainable: true,
+        trainable: layer.trainable,
         merge_mode: layer.mergeMode,
-        layer: { class_name: 'GRU', config: { ...gruToJson(layer.forwardLayer), name: layer.innerName } },
+        layer: {
+          class_name: 'GRU',
+          config: { ...gruToJson(layer.forwardLayer), name: layer.innerName, trainable: layer.trainable },
+        },
       },
     };
   } else {
@@ -270,6 +279,7 @@ function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
     returnSequences: boolean(config, 'return_sequences', path, false),
     goBackwards: boolean(config, 'go_backwards', path, false),
     stateful: boolean(config, 'stateful', path, false),
+    trainable: boolean(config, 'trainable', path, true),
   });
 }
 
@@ -286,6 +296,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
   const batchSize = declaredBatchSize(config, configPath);
   const base = {
     name: name(config, configPath),
+    trainable: boolean(config, 'trainable', configPath, true),
     ...(inputShape ? { inputShape } : {}),
     ...(batchSize ? { batchSize } : {}),
   };

@@ -79,6 +79,12 @@ export interface LayerArgs {
    * whose states carry row by row from one batch to the next.
    */
   batchSize?: number;
+  /**
+   * Whether training updates the layer's weights (default true; Keras'
+   * `trainable`). A frozen layer still passes gradients back to the layers
+   * before it. As in Keras, a change takes effect at the next `compile`.
+   */
+  trainable?: boolean;
 }
 
 const counters = new Map<string, number>();
@@ -93,6 +99,8 @@ export abstract class Layer {
   readonly name: string;
   readonly inputShape: SampleShape | undefined;
   readonly batchSize: number | undefined;
+  /** Whether training updates this layer's weights (see `LayerArgs.trainable`). */
+  trainable: boolean;
   /** Keras class name, for summaries and saved topologies. */
   abstract readonly className: string;
   private builtWith:
@@ -113,6 +121,7 @@ export abstract class Layer {
       );
     }
     this.batchSize = args.batchSize;
+    this.trainable = args.trainable ?? true;
   }
 
   get built(): boolean {
@@ -229,6 +238,16 @@ export abstract class Layer {
     return this.weights().reduce((sum, w) => sum + sizeOf(w.shape), 0);
   }
 
+  /** Copies of the weights, in Keras order (TensorFlow.js' `layer.getWeights()`). */
+  getWeights(): Tensor[] {
+    return readWeights(this.kernel, this.weights());
+  }
+
+  /** Replaces the weights, in `getWeights()` order: all checked, then all written. */
+  setWeights(values: readonly (Tensor | Float32Array)[]): void {
+    writeWeights(this.kernel, this.weights(), values, `layer ${this.name}`);
+  }
+
   /** Creates a weight (see `build`) and allocates its gradient. */
   protected addWeight(name: string, shape: Shape, initializer: InitializerName): Weight {
     const k = this.kernel;
@@ -297,4 +316,39 @@ export function checkSampleShape(shape: SampleShape, owner: string): SampleShape
     );
   }
   return [...shape];
+}
+
+/** New tensors holding copies of `weights`' values. */
+export function readWeights(kernel: Kernel, weights: readonly Weight[]): Tensor[] {
+  return weights.map((w) => new Tensor(w.shape, kernel.upload(kernel.view(w.ptr)), kernel));
+}
+
+/**
+ * Writes `values` into `weights`, one each, after checking every one's
+ * count and shape (a Tensor's shape must match; a Float32Array its size):
+ * all or nothing. `owner` ("the model", "layer gru") is named in the errors.
+ */
+export function writeWeights(
+  kernel: Kernel,
+  weights: readonly Weight[],
+  values: readonly (Tensor | Float32Array)[],
+  owner: string,
+): void {
+  if (values.length !== weights.length) {
+    throw new Error(`setWeights: ${owner} has ${weights.length} weights, got ${values.length}`);
+  }
+  const arrays = values.map((v, i) => {
+    const w = weights[i] as Weight;
+    if (v instanceof Tensor && !(v.rank === w.shape.length && v.shape.every((d, j) => d === w.shape[j]))) {
+      throw new Error(`setWeights: ${w.name} has shape [${w.shape.join(', ')}], got [${v.shape.join(', ')}]`);
+    }
+    const array = v instanceof Tensor ? v.dataSync() : v;
+    if (array.length !== sizeOf(w.shape)) {
+      throw new Error(
+        `setWeights: ${w.name} has ${sizeOf(w.shape)} values (shape [${w.shape.join(', ')}]), got ${array.length}`,
+      );
+    }
+    return array;
+  });
+  for (const [i, array] of arrays.entries()) kernel.view((weights[i] as Weight).ptr).set(array);
 }

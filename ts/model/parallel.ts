@@ -129,10 +129,11 @@ export class DataParallel {
         results.map((_, w) => (this.replicas[w] as ReplicaHandle).grads),
         coefficients,
       );
+      const trained = model.trainableWeights();
       model.optimizer.apply(
         k,
-        weights.map((w) => w.ptr),
-        weights.map((w) => w.grad),
+        trained.map((w) => w.ptr),
+        trained.map((w) => w.grad),
       );
     }
     const meanLoss = results.reduce(
@@ -283,7 +284,9 @@ async function allSettledOrThrow<T>(calls: Promise<T>[]): Promise<T[]> {
 /** What a worker needs to build a replica of `model` over its weights. */
 export function replicaSpec(model: Sequential): ReplicaSpec {
   return {
-    layers: model.layers.map((layer, i) => layerToJson(layer, i === 0 ? model.inputShape : undefined)),
+    layers: model.layers.map((layer, i) =>
+      i === 0 ? layerToJson(layer, model.inputShape, model.batchSize) : layerToJson(layer),
+    ),
     weights: model.layers.flatMap((l) => l.weights()).map((w) => w.ptr),
   };
 }

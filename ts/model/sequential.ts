@@ -8,7 +8,14 @@ import type { SaveResult } from '../io/model-io.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
 import type { LossName, Ptr } from '../kernel/types.js';
-import type { Activation, Layer, WeightSource } from '../layers/layer.js';
+import {
+  type Activation,
+  type Layer,
+  readWeights,
+  type Weight,
+  type WeightSource,
+  writeWeights,
+} from '../layers/layer.js';
 import { type Optimizer, optimizerFromName } from '../optimizers/index.js';
 import { formatShape, type SampleShape, type Shape, sizeOf, Tensor, withSteps } from '../tensor.js';
 import { OnDemand } from '../worker/on-demand.js';
@@ -63,6 +70,8 @@ interface Compiled {
   optimizer: Optimizer | undefined;
   loss: LossName;
   metrics: Metric[];
+  /** The layers not trainable when the model was compiled: training leaves their weights. */
+  frozen: ReadonlySet<Layer>;
 }
 
 export class Sequential implements TrainingModel {
@@ -108,13 +117,17 @@ export class Sequential implements TrainingModel {
     void this.stopWorkers();
   }
 
-  /**
-   * Sequences per batch when the first layer fixes it (`batchSize`), as
-   * stateful GRUs need; then also the default `batchSize` of `fit`,
-   * `evaluate` and `predict`.
-   */
+  /** Sequences per batch when the first layer fixes it (`batchSize`), as stateful GRUs need. */
   get batchSize(): number | undefined {
     return this.layers[0]?.batchSize;
+  }
+
+  /**
+   * @internal The `batchSize` of `fit`, `evaluate` and `predict` when the
+   * call gives none: a stateful model's own, else Keras' 32.
+   */
+  get defaultBatchSize(): number {
+    return (this.stateful ? this.batchSize : undefined) ?? 32;
   }
 
   /** Whether a layer carries state from one batch to the next (a stateful GRU). */
@@ -181,7 +194,9 @@ export class Sequential implements TrainingModel {
       );
     }
     this.compileObjective(args);
-    this.compiled = { ...this.compiledOrThrow, optimizer };
+    // Keras' rule: a layer's `trainable` counts as it was at compile time.
+    const frozen = new Set(this.layers.filter((layer) => !layer.trainable));
+    this.compiled = { ...this.compiledOrThrow, optimizer, frozen };
     void this.stopWorkers();
     // Without shared memory a batch cannot be split between workers: one
     // worker with a kernel of its own hosts the whole of `fit` instead.
@@ -259,7 +274,7 @@ export class Sequential implements TrainingModel {
     const metrics = (args.metrics ?? []).map((name) => resolveMetric(name, loss));
     if (this.layers.length === 0) throw new Error('the model has no layers: add some before compiling');
     this.compiled?.optimizer?.dispose();
-    this.compiled = { optimizer: undefined, loss, metrics };
+    this.compiled = { optimizer: undefined, loss, metrics, frozen: new Set() };
   }
 
   /** The loss and metric names given to `compile`, for a replica. */
@@ -283,6 +298,15 @@ export class Sequential implements TrainingModel {
     const { optimizer } = this.compiledOrThrow;
     if (!optimizer) throw new Error('the model was compiled without an optimizer: it cannot train');
     return optimizer;
+  }
+
+  /**
+   * @internal The weights training updates: those of the layers that were
+   * trainable when the model was compiled (and of layers added since).
+   */
+  trainableWeights(): Weight[] {
+    const frozen = this.compiled?.frozen;
+    return this.layers.filter((layer) => !frozen?.has(layer)).flatMap((layer) => layer.weights());
   }
 
   /** Keys of the logs `fit` reports (without the `val_` ones). */
@@ -314,7 +338,7 @@ export class Sequential implements TrainingModel {
     const optimizer = train ? this.optimizer : undefined;
     const sums = this.computeBatch(x, y, rows, train, sampleWeights);
     if (optimizer) {
-      const weights = this.layers.flatMap((l) => l.weights());
+      const weights = this.trainableWeights();
       optimizer.apply(
         this.k,
         weights.map((w) => w.ptr),
@@ -400,7 +424,7 @@ export class Sequential implements TrainingModel {
    */
   async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<number | number[]> {
     const n = samplesOf(this, x, y, 'evaluate');
-    const batchSize = args.batchSize ?? this.batchSize ?? 32;
+    const batchSize = args.batchSize ?? this.defaultBatchSize;
     this.checkStatefulBatches(n, batchSize, 'evaluate');
     const logs = await this.evaluateLogs(x, y, batchSize);
     const values = this.metricsNames.map((name) => logs[name] as number);
@@ -467,7 +491,7 @@ export class Sequential implements TrainingModel {
 
   /** Predictions for every sample of `x`, in batches (split across the workers, when the model has them). */
   async predict(x: Tensor, args: { batchSize?: number } = {}): Promise<Tensor> {
-    const batchSize = args.batchSize ?? this.batchSize ?? 32;
+    const batchSize = args.batchSize ?? this.defaultBatchSize;
     const n = samplesOf(this, x, undefined, 'predict');
     this.checkStatefulBatches(n, batchSize, 'predict');
     const steps = stepsOf(x);
@@ -517,35 +541,34 @@ export class Sequential implements TrainingModel {
 
   /** Weights in Keras order (per GRU: kernel, recurrent kernel, bias; per dense: kernel, bias), as copies. */
   getWeights(): Tensor[] {
-    return this.layers
-      .flatMap((l) => l.weights())
-      .map((w) => new Tensor(w.shape, this.k.upload(this.k.view(w.ptr)), this.k));
+    return readWeights(
+      this.k,
+      this.layers.flatMap((l) => l.weights()),
+    );
   }
 
-  /** Replaces the weights, in `getWeights()` order, from Tensors or Float32Arrays. */
+  /** Replaces the weights, in `getWeights()` order, from Tensors or Float32Arrays: all checked, then all written. */
   setWeights(values: readonly (Tensor | Float32Array)[]): void {
-    const weights = this.layers.flatMap((l) => l.weights());
-    if (values.length !== weights.length) {
-      throw new Error(`setWeights: the model has ${weights.length} weights, got ${values.length}`);
+    writeWeights(
+      this.k,
+      this.layers.flatMap((l) => l.weights()),
+      values,
+      'setWeights: the model',
+    );
+  }
+
+  /** The layer named `name`, or at position `index` (TensorFlow.js' `getLayer`). */
+  getLayer(nameOrIndex: string | number): Layer {
+    const layer =
+      typeof nameOrIndex === 'number'
+        ? this.layers[nameOrIndex]
+        : this.layers.find((l) => l.name === nameOrIndex);
+    if (!layer) {
+      throw new Error(
+        `getLayer: no layer ${typeof nameOrIndex === 'number' ? `at index ${nameOrIndex}` : `named '${nameOrIndex}'`} (the model has ${this.layers.map((l) => l.name).join(', ') || 'none'})`,
+      );
     }
-    const arrays = values.map((v, i) => {
-      const w = weights[i] as (typeof weights)[number];
-      if (v instanceof Tensor && !sameShape(v.shape, w.shape)) {
-        throw new Error(
-          `setWeights: ${w.name} has shape [${w.shape.join(', ')}], got [${v.shape.join(', ')}]`,
-        );
-      }
-      const array = v instanceof Tensor ? v.dataSync() : v;
-      if (array.length !== sizeOf(w.shape)) {
-        throw new Error(
-          `setWeights: ${w.name} has ${sizeOf(w.shape)} values (shape [${w.shape.join(', ')}]), got ${array.length}`,
-        );
-      }
-      return array;
-    });
-    // Only write once every value has been checked: all or nothing.
-    for (const [i, array] of arrays.entries())
-      this.k.view((weights[i] as (typeof weights)[number]).ptr).set(array);
+    return layer;
   }
 
   snapshotWeights(): Float32Array[] {

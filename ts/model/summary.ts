@@ -13,6 +13,7 @@ export function summaryTable(model: {
     String(l.countParams()),
   ]);
   const header = ['Layer (type)', 'Output shape', 'Param #'];
+  const trainable = model.layers.reduce((sum, l) => sum + (l.trainable ? l.countParams() : 0), 0);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)) + 2);
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('');
   const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
@@ -23,6 +24,8 @@ export function summaryTable(model: {
     ...rows.map(line),
     rule,
     `Total params: ${model.countParams()}`,
+    `Trainable params: ${trainable}`,
+    `Non-trainable params: ${model.countParams() - trainable}`,
     rule,
   ].join('\n');
 }

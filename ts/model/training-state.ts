@@ -28,7 +28,7 @@ export function applyTrainingState(model: Sequential, state: TrainingState): voi
   model.setWeights(state.weights);
   model.optimizer.importState(
     model.kernel,
-    model.layers.flatMap((l) => l.weights()).map((w) => w.ptr),
+    model.trainableWeights().map((w) => w.ptr),
     state.optimizer,
   );
   model.layers.forEach((layer, i) => {

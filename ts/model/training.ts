@@ -58,7 +58,7 @@ function positiveInteger(name: string, value: number): void {
 
 export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitArgs): Promise<History> {
   const epochs = args.epochs ?? 1;
-  const batchSize = args.batchSize ?? model.batchSize ?? 32;
+  const batchSize = args.batchSize ?? model.defaultBatchSize;
   const initialEpoch = args.initialEpoch ?? 0;
   positiveInteger('epochs', epochs);
   positiveInteger('batchSize', batchSize);

@@ -6,8 +6,10 @@
  * the pool replaces it and later calls succeed. Without shared memory (a
  * page that is not cross-origin isolated) each worker holds its own kernel
  * and model copy, and inputs and predictions are copied in messages.
+ * A stateful model's pool has one worker, whose model carries the states
+ * from call to call in arrival order, as the model itself would.
  */
-import { transfer } from 'comlink';
+import { type Remote, transfer } from 'comlink';
 import { kernel } from '../backend.js';
 import { modelFromArtifacts, modelToArtifacts } from '../io/artifacts.js';
 import type { Ptr } from '../kernel/types.js';
@@ -15,10 +17,11 @@ import { samplesOf, stepsOf } from '../model/data.js';
 import { replicaSpec } from '../model/parallel.js';
 import type { Sequential } from '../model/sequential.js';
 import { type SampleShape, sizeOf, Tensor } from '../tensor.js';
+import type { KernelWorkerApi } from './protocol.js';
 import { KernelWorkers } from './workers.js';
 
 export interface InferencePoolOptions {
-  /** Workers, each serving one call at a time; default 2. */
+  /** Workers, each serving one call at a time; default 2 (1, the only size, for a stateful model). */
   size?: number;
   /**
    * 'shared': the workers read the model and the inputs in the kernel's
@@ -37,14 +40,17 @@ interface Server {
   busy: boolean;
 }
 
-interface Request {
-  input: Ptr;
-  rows: number;
-  steps: number;
-  output: Ptr;
-  resolve(prediction: Tensor): void;
-  reject(error: Error): void;
-}
+type Request =
+  | {
+      kind: 'predict';
+      input: Ptr;
+      rows: number;
+      steps: number;
+      output: Ptr;
+      resolve(prediction: Tensor): void;
+      reject(error: Error): void;
+    }
+  | { kind: 'resetStates'; resolve(): void; reject(error: Error): void };
 
 export class InferencePool {
   private readonly servers: (Server | undefined)[];
@@ -54,6 +60,11 @@ export class InferencePool {
   private readonly replacements = new Set<Promise<void>>();
   /** Dead workers being stopped; once stopped, what they held is freed. */
   private readonly stopping = new Set<Promise<void>>();
+  /**
+   * A stateful model's worker died, and its states with it: predictions
+   * are refused until a `resetStates` call starts the states again.
+   */
+  private statesLost = false;
 
   private constructor(
     /** The pool's own copy of the model, whose weights the workers read (or copy). */
@@ -73,7 +84,8 @@ export class InferencePool {
     source: Sequential | string,
     options: InferencePoolOptions = {},
   ): Promise<InferencePool> {
-    const size = options.size ?? 2;
+    const stateful = typeof source !== 'string' && source.stateful;
+    const size = options.size ?? (stateful ? 1 : 2);
     if (!Number.isInteger(size) || size < 1) {
       throw new Error(`createInferencePool: \`size\` must be a positive integer, got ${size}`);
     }
@@ -91,10 +103,10 @@ export class InferencePool {
       const { json, weightData } = modelToArtifacts(source);
       model = modelFromArtifacts(json, weightData, 'createInferencePool');
     }
-    if (model.stateful) {
+    if (model.stateful && size !== 1) {
       model.dispose();
       throw new Error(
-        'createInferencePool: the model has a stateful GRU, whose state carries from call to call in order; a pool answers calls on any of its workers (predict on the model itself)',
+        `createInferencePool: the model has a stateful GRU, whose states carry from call to call in order: its pool has one worker (size 1, got ${size})`,
       );
     }
     const servers: Server[] = [];
@@ -136,6 +148,7 @@ export class InferencePool {
     const steps = stepsOf(x);
     try {
       rows = samplesOf(this.model, x, undefined, 'predict');
+      if (this.model.stateful) this.model.checkStatefulBatches(rows, rows, 'predict');
       input = k.upload(x.view());
       output = k.alloc(rows * sizeOf(this.model.outputShapeFor(steps)));
     } catch (error) {
@@ -143,7 +156,20 @@ export class InferencePool {
       return Promise.reject(error);
     }
     return new Promise<Tensor>((resolve, reject) => {
-      this.queue.push({ input, rows, steps, output, resolve, reject });
+      this.queue.push({ kind: 'predict', input, rows, steps, output, resolve, reject });
+      this.serve();
+    });
+  }
+
+  /**
+   * Zeros a stateful model's states, after the calls made before it and
+   * before those made after (nothing for a model that is not stateful).
+   */
+  resetStates(): Promise<void> {
+    if (this.disposed) return Promise.reject(new Error('resetStates: the inference pool was disposed'));
+    if (!this.model.stateful) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind: 'resetStates', resolve, reject });
       this.serve();
     });
   }
@@ -158,12 +184,41 @@ export class InferencePool {
   }
 
   private run(server: Server, index: number, request: Request): void {
+    if (request.kind === 'resetStates') {
+      // A replacement worker's states start at zero: the reset ends the loss.
+      this.statesLost = false;
+      this.call(
+        server,
+        index,
+        'resetStates',
+        (api) => api.resetStates(server.model),
+        request.resolve,
+        request.reject,
+      );
+      return;
+    }
     const k = this.model.kernel;
-    server.busy = true;
     const { input, rows, steps, output } = request;
+    const free = () => {
+      k.free(input);
+      k.free(output);
+    };
+    if (this.statesLost) {
+      free();
+      request.reject(
+        new Error(
+          'predict: the worker carrying the stateful model’s states died, and the states with it: call resetStates() to start them again',
+        ),
+      );
+      this.serve();
+      return;
+    }
     const shape = [rows, ...this.model.outputShapeFor(steps)];
-    server.workers
-      .call(0, 'predict', async (api) => {
+    this.call(
+      server,
+      index,
+      'predict',
+      async (api) => {
         if (this.memory === 'shared') {
           await api.predictShare(server.model, { x: input, rows, steps, out: output });
           return;
@@ -176,20 +231,38 @@ export class InferencePool {
           steps,
         );
         k.view(output).set(predicted);
+      },
+      () => {
+        k.free(input);
+        request.resolve(new Tensor(shape, output, k));
+      },
+      (error) => {
+        // The worker has stopped touching the buffers: it returned an error, or it is dead.
+        free();
+        request.reject(error);
+      },
+    );
+  }
+
+  /** Runs `body` on `server`'s worker, then the next queued call; a dead worker is replaced. */
+  private call(
+    server: Server,
+    index: number,
+    what: string,
+    body: (api: Remote<KernelWorkerApi>) => Promise<unknown>,
+    resolve: () => void,
+    reject: (error: Error) => void,
+  ): void {
+    server.busy = true;
+    server.workers
+      .call(0, what, body)
+      .then(resolve, (error: Error) => {
+        reject(error);
+        if (server.workers.failure) {
+          if (this.model.stateful) this.statesLost = true;
+          this.replace(index, server);
+        }
       })
-      .then(
-        () => {
-          k.free(request.input);
-          request.resolve(new Tensor(shape, request.output, k));
-        },
-        (error: Error) => {
-          // The worker has stopped touching the buffers: it returned an error, or it is dead.
-          k.free(request.input);
-          k.free(request.output);
-          request.reject(error);
-          if (server.workers.failure) this.replace(index, server);
-        },
-      )
       .finally(() => {
         server.busy = false;
         this.serve();
@@ -228,8 +301,10 @@ export class InferencePool {
   private failQueued(error: Error): void {
     const k = this.model.kernel;
     for (const request of this.queue.splice(0)) {
-      k.free(request.input);
-      k.free(request.output);
+      if (request.kind === 'predict') {
+        k.free(request.input);
+        k.free(request.output);
+      }
       request.reject(error);
     }
   }

@@ -195,6 +195,10 @@ const api: KernelWorkerApi = {
     });
   },
 
+  resetStates(id) {
+    guard(() => replica(id).resetStates());
+  },
+
   disposeReplica(id) {
     guard(() => {
       replicas.get(id)?.dispose();

@@ -207,6 +207,8 @@ export interface KernelWorkerApi {
   /** Forward, loss and metrics (and backward with `train`) over a share. */
   runShare(replica: number, share: Share): BatchSums;
   predictShare(replica: number, share: PredictShare): void;
+  /** Zeros the states a stateful model (or replica) carries between calls. */
+  resetStates(model: number): void;
   /** Its part of a GRU forward whose other parts run on other workers at the same time. */
   gruForwardPart(call: GruPartCall): void;
   disposeReplica(replica: number): void;
