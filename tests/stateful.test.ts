@@ -55,6 +55,15 @@ function model(stateful: boolean, resetAfter: boolean): gw.Sequential {
   return m;
 }
 
+/** A stateful GRU(H) → Dense(outputs) over chunks of `steps` steps, batches of B. */
+function streamModel(seed: number, steps: number, outputs = 1): gw.Sequential {
+  gw.setRandomSeed(seed);
+  const m = gw.sequential();
+  m.add(gw.layers.gru({ units: H, stateful: true, inputShape: [steps, I], batchSize: B }));
+  m.add(gw.layers.dense({ units: outputs }));
+  return m;
+}
+
 describe('a stateful GRU', () => {
   it('predicts a sequence fed in chunks as the whole sequence at once, and starts again after resetStates', async () => {
     for (const resetAfter of [false, true]) {
@@ -150,10 +159,7 @@ describe('a stateful GRU', () => {
 
   it('fits with the model’s batch size by default, and a state can be set', async () => {
     const T = 3;
-    gw.setRandomSeed(2);
-    const m = gw.sequential();
-    m.add(gw.layers.gru({ units: H, stateful: true, inputShape: [T, I], batchSize: B }));
-    m.add(gw.layers.dense({ units: 1 }));
+    const m = streamModel(2, T);
     m.compile({ optimizer: 'adam', loss: 'mse' });
     const x = gw.tensor(randomUniform(9, 2 * B * T * I), [2 * B, T, I]);
     const y = gw.tensor(randomUniform(10, 2 * B), [2 * B, 1]);
@@ -180,10 +186,7 @@ describe('a stateful GRU', () => {
 
   it('saves and loads with its batch size, and crosses to and from TensorFlow.js', async () => {
     const T = 3;
-    gw.setRandomSeed(4);
-    const ours = gw.sequential();
-    ours.add(gw.layers.gru({ units: H, stateful: true, inputShape: [T, I], batchSize: B }));
-    ours.add(gw.layers.dense({ units: 1 }));
+    const ours = streamModel(4, T);
     const target = join(dir, 'ours');
     await ours.save(target);
     const loaded = await gw.loadModel(target);
@@ -251,10 +254,7 @@ describe('a stateful GRU', () => {
     const T = 3;
     const before = gw.kernel().live();
     for (const memory of ['shared', 'copied'] as const) {
-      gw.setRandomSeed(21);
-      const m = gw.sequential();
-      m.add(gw.layers.gru({ units: H, stateful: true, inputShape: [T, I], batchSize: B }));
-      m.add(gw.layers.dense({ units: 2 }));
+      const m = streamModel(21, T, 2);
       const chunks = [1, 2, 3].map((seed) => gw.tensor(randomUniform(seed, B * T * I), [B, T, I]));
       const pool = await within(gw.createInferencePool(m, { memory }), 'create');
       expect(pool.size).toBe(1);

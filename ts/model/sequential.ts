@@ -553,7 +553,7 @@ export class Sequential implements TrainingModel {
       this.k,
       this.layers.flatMap((l) => l.weights()),
       values,
-      'setWeights: the model',
+      'the model',
     );
   }
 
