@@ -34,9 +34,10 @@ const targets = Float32Array.from({ length: N }, (_, n) => n % 2);
 function model(
   workers = 0,
   optimizer: gw.optimizers.Optimizer = gw.optimizers.adam({ learningRate: 0.05 }),
+  kernel = gw.kernel(),
 ): gw.Sequential {
   gw.setRandomSeed(13);
-  const m = gw.sequential();
+  const m = new gw.Sequential(kernel);
   m.add(gw.layers.embedding({ inputDim: V, outputDim: E, inputShape: [T], trainable: false }));
   m.add(gw.layers.gru({ units: H }));
   m.add(gw.layers.dense({ units: 1, activation: 'sigmoid' }));
@@ -137,6 +138,21 @@ describe('a frozen layer', () => {
     expect(maxAbsDiff(flatWeights(there), flatWeights(here))).toBeLessThan(1e-5);
     here.dispose();
     there.dispose();
+  });
+
+  it('stays frozen in a worker that hosts fit where memory is not shared, bit for bit as here', async () => {
+    const simd = await gw.Kernel.load('simd');
+    const here = model(0, undefined, simd);
+    const hosted = model(1, undefined, simd);
+    const before = weightsOf(hosted);
+    const data = () =>
+      [gw.tensor(ids, [N, T], { kernel: simd }), gw.tensor(targets, [N, 1], { kernel: simd })] as const;
+    await here.fit(...data(), { epochs: 2, batchSize: 3, seed: 5, verbose: 0 });
+    await hosted.fit(...data(), { epochs: 2, batchSize: 3, seed: 5, verbose: 0 });
+    expect(Array.from(weightsOf(hosted)[0] as Float32Array)).toEqual(Array.from(before[0] as Float32Array));
+    expect(flatWeights(hosted)).toEqual(flatWeights(here));
+    here.dispose();
+    hosted.dispose();
   });
 
   it('is saved frozen, and TensorFlow.js loads it so', async () => {
