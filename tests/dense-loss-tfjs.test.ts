@@ -244,3 +244,40 @@ describe('training with the other losses, as TensorFlow.js trains with them by n
     });
   }
 });
+
+describe('regression metrics', () => {
+  it('reports mape and msle as the kernel’s losses and TensorFlow.js compute them', async () => {
+    await gw.ready();
+    const [n, steps, features, outputs] = [6, 4, 3, 2];
+    gw.setRandomSeed(40);
+    const ours = gw.sequential();
+    ours.add(gw.layers.gru({ units: 5, inputShape: [steps, features] }));
+    ours.add(gw.layers.dense({ units: outputs, activation: 'sigmoid' }));
+    const x = gw.tensor(randomUniform(41, n * steps * features), [n, steps, features]);
+    const yValues = randomUniform(42, n * outputs, 0.1, 2);
+    const y = gw.tensor(yValues, [n, outputs]);
+    ours.compile({ optimizer: 'sgd', loss: 'mape', metrics: ['mape', 'msle'] });
+    const [mapeLoss, mape, msle] = (await ours.evaluate(x, y)) as [number, number, number];
+    ours.compile({ optimizer: 'sgd', loss: 'msle' });
+    const msleLoss = (await ours.evaluate(x, y)) as number;
+    expect(Math.abs(mape - mapeLoss) / mapeLoss).toBeLessThan(1e-6);
+    expect(Math.abs(msle - msleLoss) / msleLoss).toBeLessThan(1e-6);
+
+    const theirs = tf.sequential();
+    theirs.add(tf.layers.gru({ units: 5, inputShape: [steps, features], recurrentActivation: 'sigmoid' }));
+    theirs.add(tf.layers.dense({ units: outputs, activation: 'sigmoid' }));
+    theirs.setWeights(ours.getWeights().map((w) => tf.tensor(w.dataSync(), [...w.shape])));
+    theirs.compile({ optimizer: 'sgd', loss: 'meanSquaredError', metrics: ['mape'] });
+    const theirMape = (
+      theirs.evaluate(
+        tf.tensor3d(x.dataSync(), [n, steps, features]),
+        tf.tensor2d(yValues, [n, outputs]),
+      ) as tf.Scalar[]
+    )[1]?.dataSync()[0] as number;
+    expect(Math.abs(mape - theirMape) / theirMape).toBeLessThan(1e-5);
+    expect(() => ours.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['r2'] })).toThrow(
+      /unknown metric 'r2'/,
+    );
+    ours.dispose();
+  });
+});

@@ -52,22 +52,36 @@ const categoricalAccuracy: SampleMetric = (pred, target, n, width) =>
 const sparseCategoricalAccuracy: SampleMetric = (pred, target, n, width) =>
   argmax(pred, n * width, width) === target[n] ? 1 : 0;
 
-function meanOver(f: (d: number) => number): SampleMetric {
+/** The mean over the row of `f(prediction, target)`. */
+function meanOver(f: (p: number, y: number) => number): SampleMetric {
   return (pred, target, n, width) => {
     let sum = 0;
-    for (let j = n * width; j < (n + 1) * width; j++) sum += f((pred[j] as number) - (target[j] as number));
+    for (let j = n * width; j < (n + 1) * width; j++) sum += f(pred[j] as number, target[j] as number);
     return sum / width;
   };
 }
+
+/** Keras' `backend.epsilon()`, as the kernel's losses clip with it. */
+const EPSILON = 1e-7;
+const squaredError = meanOver((p, y) => (p - y) ** 2);
+const absoluteError = meanOver((p, y) => Math.abs(p - y));
+const absolutePercentageError = meanOver((p, y) => (100 * Math.abs(p - y)) / Math.max(Math.abs(y), EPSILON));
+const squaredLogarithmicError = meanOver(
+  (p, y) => (Math.log1p(Math.max(p, EPSILON)) - Math.log1p(Math.max(y, EPSILON))) ** 2,
+);
 
 const byName: Record<string, SampleMetric> = {
   binaryAccuracy,
   categoricalAccuracy,
   sparseCategoricalAccuracy,
-  mse: meanOver((d) => d * d),
-  meanSquaredError: meanOver((d) => d * d),
-  mae: meanOver(Math.abs),
-  meanAbsoluteError: meanOver(Math.abs),
+  mse: squaredError,
+  meanSquaredError: squaredError,
+  mae: absoluteError,
+  meanAbsoluteError: absoluteError,
+  mape: absolutePercentageError,
+  meanAbsolutePercentageError: absolutePercentageError,
+  msle: squaredLogarithmicError,
+  meanSquaredLogarithmicError: squaredLogarithmicError,
 };
 
 /** Resolves a metric name for a model trained with `loss`. */
