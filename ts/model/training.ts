@@ -2,7 +2,7 @@
 
 import type { CheckpointArgs } from '../io/checkpoint.js';
 import { Random } from '../random.js';
-import type { Tensor } from '../tensor.js';
+import { type Tensor, tensor } from '../tensor.js';
 import { addBatch, averages, type Totals } from './batch.js';
 import type { Callback, Logs } from './callbacks.js';
 import { samplesOf, stepsOf } from './data.js';
@@ -31,6 +31,14 @@ export interface FitArgs {
    * Σ wᵢ·lossᵢ / count, metrics are unweighted).
    */
   sampleWeight?: Tensor;
+  /**
+   * Weights of the training samples' losses by class (Keras' class_weight):
+   * `{ [classIndex]: weight }`, classes not named weighing 1. A loss
+   * sample's class is its target's argmax (one-hot targets), its class index
+   * (sparse targets), or its rounded target (one binary output). Multiplies
+   * `sampleWeight` where both are given; validation is not weighted.
+   */
+  classWeight?: Record<number, number>;
   /**
    * Write checkpoints into `path` (Node) every `everyEpochs` epochs; with
    * `resume`, continue from the newest one there: a resumed run ends
@@ -65,7 +73,36 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   model.assertCompiled();
   const n = samplesOf(model, x, y, 'fit');
   if (args.sampleWeight) checkSampleWeight(model, args.sampleWeight, n, stepsOf(x));
+  if (!args.classWeight) return trainChecked(model, x, y, args, { batchSize, epochs, initialEpoch, n });
+  // Class weights become sample weights, here and in a hosting worker alike.
+  const weights = classSampleWeights(model, y, n, args.classWeight, args.sampleWeight);
+  try {
+    const { classWeight: _, ...rest } = args;
+    return await trainChecked(
+      model,
+      x,
+      y,
+      { ...rest, sampleWeight: weights },
+      { batchSize, epochs, initialEpoch, n },
+    );
+  } finally {
+    weights.dispose();
+  }
+}
 
+/** `fit` once its arguments are checked. */
+async function trainChecked(
+  model: Sequential,
+  x: Tensor,
+  y: Tensor,
+  args: FitArgs,
+  {
+    batchSize,
+    epochs,
+    initialEpoch,
+    n,
+  }: { batchSize: number; epochs: number; initialEpoch: number; n: number },
+): Promise<History> {
   // Training and validation index sets.
   let trainCount = n;
   let validation: { x: Tensor; y: Tensor; indices?: Uint32Array } | undefined;
@@ -175,6 +212,52 @@ export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitAr
   }
   await each(callbacks, (cb) => cb.onTrainEnd?.({}));
   return history;
+}
+
+/**
+ * One weight per loss sample (`[samples]`, or `[samples, steps]` for a
+ * sequence output) from `classWeight`, times `sampleWeight` when given.
+ */
+function classSampleWeights(
+  model: Sequential,
+  y: Tensor,
+  n: number,
+  classWeight: Record<number, number>,
+  sampleWeight: Tensor | undefined,
+): Tensor {
+  const table = new Map<number, number>();
+  for (const [key, weight] of Object.entries(classWeight)) {
+    const index = Number(key);
+    if (!Number.isInteger(index) || index < 0)
+      throw new Error(`fit: classWeight keys must be class indices (integers ≥ 0), got '${key}'`);
+    if (!(typeof weight === 'number' && weight >= 0 && weight < Number.POSITIVE_INFINITY))
+      throw new Error(`fit: classWeight[${key}] must be a finite weight ≥ 0, got ${weight}`);
+    table.set(index, weight);
+  }
+  const sparse = model.objective.loss === 'sparseCategoricalCrossentropy';
+  const width = sparse ? 1 : (y.shape[y.rank - 1] as number);
+  const targets = y.view();
+  const count = targets.length / width;
+  const perRow = count / n;
+  const weights = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    let label: number;
+    if (width > 1) {
+      label = 0;
+      for (let j = 1; j < width; j++)
+        if ((targets[i * width + j] as number) > (targets[i * width + label] as number)) label = j;
+    } else {
+      label = Math.round(targets[i] as number);
+    }
+    weights[i] = table.get(label) ?? 1;
+  }
+  if (sampleWeight) {
+    const given = sampleWeight.view();
+    const repeat = given.length === n ? perRow : 1;
+    for (let i = 0; i < count; i++)
+      weights[i] = (weights[i] as number) * (given[Math.floor(i / repeat)] as number);
+  }
+  return tensor(weights, perRow === 1 ? [n] : [n, perRow], { kernel: model.kernel });
 }
 
 function checkSampleWeight(model: Sequential, weights: Tensor, n: number, inputSteps: number): void {
