@@ -2,7 +2,7 @@
  * Model topology in the TensorFlow.js / Keras layers format: each layer as
  * `{ class_name, config }` with Keras' snake_case keys, and back.
  */
-import type { Activation, InitializerName, MergeMode } from '../kernel/types.js';
+import type { Activation, InitializerName, MergeMode, Regularizer } from '../kernel/types.js';
 import { ActivationLayer } from '../layers/activation.js';
 import { Bidirectional } from '../layers/bidirectional.js';
 import { Dense } from '../layers/dense.js';
@@ -104,6 +104,37 @@ function name(config: Record<string, unknown>, path: Path): string | undefined {
   return value;
 }
 
+/** A regularizer as Keras and TensorFlow.js write it: `L1L2` (or `L1`, `L2`) and its factors. */
+function regularizerToJson(value: Regularizer | undefined): Record<string, unknown> | null {
+  return value ? { class_name: 'L1L2', config: { l1: value.l1 ?? 0, l2: value.l2 ?? 0 } } : null;
+}
+
+function regularizer(config: Record<string, unknown>, key: string, path: Path): Regularizer | undefined {
+  const value = field(config, key);
+  if (value === undefined || value === null) return undefined;
+  const at = path.child(key);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw at.error('expected a regularizer object or null');
+  const entry = value as Record<string, unknown>;
+  const className = field(entry, 'class_name');
+  if (className !== 'L1L2' && className !== 'L1' && className !== 'L2')
+    throw at
+      .child('class_name')
+      .error(`only the L1, L2 and L1L2 regularizers are supported, got ${JSON.stringify(className)}`);
+  const factors = field(entry, 'config');
+  if (typeof factors !== 'object' || factors === null || Array.isArray(factors))
+    throw at.child('config').error('missing');
+  const f = factors as Record<string, unknown>;
+  return { l1: number(f, 'l1', at.child('config'), 0), l2: number(f, 'l2', at.child('config'), 0) };
+}
+
+/** Refuses what a layer config asks that is not computed here (activity regularizers). */
+function refuseActivityRegularizer(config: Record<string, unknown>, path: Path): void {
+  const value = field(config, 'activity_regularizer');
+  if (value !== undefined && value !== null)
+    throw path.child('activity_regularizer').error('activity regularizers are not supported');
+}
+
 /** The per-sample input shape a layer config declares, if any. */
 export function declaredInputShape(config: Record<string, unknown>, path: Path): SampleShape | undefined {
   const value = field(config, 'batch_input_shape') ?? field(config, 'batch_shape');
@@ -149,9 +180,9 @@ function gruToJson(layer: Gru): Record<string, unknown> {
     kernel_initializer: INITIALIZERS[c.kernelInitializer as InitializerName],
     recurrent_initializer: INITIALIZERS[c.recurrentInitializer as InitializerName],
     bias_initializer: INITIALIZERS[c.biasInitializer as InitializerName],
-    kernel_regularizer: null,
-    recurrent_regularizer: null,
-    bias_regularizer: null,
+    kernel_regularizer: regularizerToJson(layer.regularizers.kernel),
+    recurrent_regularizer: regularizerToJson(layer.regularizers.recurrent),
+    bias_regularizer: regularizerToJson(layer.regularizers.bias),
     activity_regularizer: null,
     kernel_constraint: null,
     recurrent_constraint: null,
@@ -185,8 +216,8 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
         use_bias: layer.useBias,
         kernel_initializer: INITIALIZERS[c.kernelInitializer as InitializerName],
         bias_initializer: INITIALIZERS[c.biasInitializer as InitializerName],
-        kernel_regularizer: null,
-        bias_regularizer: null,
+        kernel_regularizer: regularizerToJson(layer.regularizers.kernel),
+        bias_regularizer: regularizerToJson(layer.regularizers.bias),
         activity_regularizer: null,
         kernel_constraint: null,
         bias_constraint: null,
@@ -201,7 +232,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
         input_dim: layer.inputDim,
         output_dim: layer.outputDim,
         embeddings_initializer: INITIALIZERS[layer.getConfig().embeddingsInitializer as InitializerName],
-        embeddings_regularizer: null,
+        embeddings_regularizer: regularizerToJson(layer.regularizer),
         activity_regularizer: null,
         embeddings_constraint: null,
         mask_zero: layer.maskZero,
@@ -280,7 +311,21 @@ function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
     goBackwards: boolean(config, 'go_backwards', path, false),
     stateful: boolean(config, 'stateful', path, false),
     trainable: boolean(config, 'trainable', path, true),
+    ...definedRegularizers({
+      kernelRegularizer: regularizer(config, 'kernel_regularizer', path),
+      recurrentRegularizer: regularizer(config, 'recurrent_regularizer', path),
+      biasRegularizer: regularizer(config, 'bias_regularizer', path),
+    }),
   });
+}
+
+/** The given regularizers only (strict optional arguments take no `undefined`). */
+function definedRegularizers<K extends string>(
+  regularizers: Record<K, Regularizer | undefined>,
+): Partial<Record<K, Regularizer>> {
+  return Object.fromEntries(Object.entries(regularizers).filter(([, v]) => v !== undefined)) as Partial<
+    Record<K, Regularizer>
+  >;
 }
 
 /** A layer from its saved form. */
@@ -292,6 +337,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     throw path.child('config').error('missing');
   const configPath = path.child('config');
+  refuseActivityRegularizer(config, configPath);
   const inputShape = declaredInputShape(config, configPath);
   const batchSize = declaredBatchSize(config, configPath);
   const base = {
@@ -314,6 +360,10 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         units,
         activation: activation(config, 'activation', configPath, 'linear'),
         useBias: boolean(config, 'use_bias', configPath, true),
+        ...definedRegularizers({
+          kernelRegularizer: regularizer(config, 'kernel_regularizer', configPath),
+          biasRegularizer: regularizer(config, 'bias_regularizer', configPath),
+        }),
       });
     }
     case 'Embedding': {
@@ -334,6 +384,9 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         inputDim: dim('input_dim'),
         outputDim: dim('output_dim'),
         maskZero: boolean(config, 'mask_zero', configPath, false),
+        ...definedRegularizers({
+          embeddingsRegularizer: regularizer(config, 'embeddings_regularizer', configPath),
+        }),
         ...(inputShape || length === undefined ? {} : { inputLength: length as number | null }),
       });
     }

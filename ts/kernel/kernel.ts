@@ -25,6 +25,7 @@ import {
   type LossName,
   type MergeMode,
   type Ptr,
+  type Regularizer,
 } from './types.js';
 
 export class Kernel {
@@ -199,6 +200,14 @@ export class Kernel {
       clip.clipvalue,
       clip.globalClipnorm,
     );
+  }
+
+  /**
+   * The penalty `l1·Σ|w| + l2·Σw²` of a regularized weight (Keras' L1L2);
+   * with `grad`, also adds its gradient there.
+   */
+  regularize(weights: Ptr, grad: Ptr | undefined, penalty: Regularizer): number {
+    return this.glue.regularize(weights, grad, penalty.l1 ?? 0, penalty.l2 ?? 0);
   }
 
   /**

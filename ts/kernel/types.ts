@@ -105,3 +105,9 @@ export interface DenseDims {
   input: number;
   units: number;
 }
+
+/** A weight penalty added to the loss (Keras' `L1L2` regularizer): `l1·Σ|w| + l2·Σw²`. */
+export interface Regularizer {
+  l1?: number;
+  l2?: number;
+}

@@ -1,7 +1,14 @@
 /** The Dense layer (Keras' `Dense`) over the last axis of 2-D or 3-D input. */
-import type { Activation as ActivationName, InitializerName, Ptr } from '../kernel/types.js';
+import type { Activation as ActivationName, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { formatShape, type SampleShape, sizeOf } from '../tensor.js';
-import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
+import {
+  type Activation,
+  checkInput,
+  checkRegularizer,
+  Layer,
+  type LayerArgs,
+  type Weight,
+} from './layer.js';
 
 export interface DenseLayerArgs extends LayerArgs {
   units: number;
@@ -9,6 +16,9 @@ export interface DenseLayerArgs extends LayerArgs {
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   biasInitializer?: InitializerName;
+  /** Penalties on the weights, added to the loss (Keras' `kernel_regularizer`, `bias_regularizer`). */
+  kernelRegularizer?: Regularizer;
+  biasRegularizer?: Regularizer;
 }
 
 export class Dense extends Layer {
@@ -17,6 +27,7 @@ export class Dense extends Layer {
   readonly activation: ActivationName;
   readonly useBias: boolean;
   private readonly initializers: Record<'kernel' | 'bias', InitializerName>;
+  readonly regularizers: Record<'kernel' | 'bias', Regularizer | undefined>;
   private w: { kernel: Weight; bias: Weight | undefined } | undefined;
   private saved: { x: Ptr; y: Ptr; rows: number; input: number } | undefined;
 
@@ -31,6 +42,10 @@ export class Dense extends Layer {
     this.initializers = {
       kernel: args.kernelInitializer ?? 'glorotUniform',
       bias: args.biasInitializer ?? 'zeros',
+    };
+    this.regularizers = {
+      kernel: checkRegularizer(args.kernelRegularizer, `dense ${this.name}: kernelRegularizer`),
+      bias: checkRegularizer(args.biasRegularizer, `dense ${this.name}: biasRegularizer`),
     };
   }
 
@@ -52,8 +67,15 @@ export class Dense extends Layer {
     this.computeOutputShape(inputShape);
     const input = inputShape[inputShape.length - 1] as number;
     this.w = {
-      kernel: this.addWeight('kernel', [input, this.units], this.initializers.kernel),
-      bias: this.useBias ? this.addWeight('bias', [this.units], this.initializers.bias) : undefined,
+      kernel: this.addWeight(
+        'kernel',
+        [input, this.units],
+        this.initializers.kernel,
+        this.regularizers.kernel,
+      ),
+      bias: this.useBias
+        ? this.addWeight('bias', [this.units], this.initializers.bias, this.regularizers.bias)
+        : undefined,
     };
   }
 

@@ -4,9 +4,16 @@
  * `[inputDim, outputDim]`. With `maskZero`, id 0 is padding: later layers
  * skip its steps, as after `masking`.
  */
-import type { InitializerName, Ptr } from '../kernel/types.js';
+import type { InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { formatShape, type SampleShape } from '../tensor.js';
-import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
+import {
+  type Activation,
+  checkInput,
+  checkRegularizer,
+  Layer,
+  type LayerArgs,
+  type Weight,
+} from './layer.js';
 
 export interface EmbeddingLayerArgs extends LayerArgs {
   /** Ids run over `0 .. inputDim − 1`. */
@@ -19,6 +26,8 @@ export interface EmbeddingLayerArgs extends LayerArgs {
   inputLength?: number | null;
   /** Default `randomUniform` (±0.05), as in Keras. */
   embeddingsInitializer?: InitializerName;
+  /** A penalty on the vectors, added to the loss (Keras' `embeddings_regularizer`). */
+  embeddingsRegularizer?: Regularizer;
 }
 
 export class Embedding extends Layer {
@@ -27,6 +36,7 @@ export class Embedding extends Layer {
   readonly outputDim: number;
   readonly maskZero: boolean;
   private readonly initializer: InitializerName;
+  readonly regularizer: Regularizer | undefined;
   private table: Weight | undefined;
   private saved: { ids: Ptr; rows: number } | undefined;
 
@@ -43,6 +53,10 @@ export class Embedding extends Layer {
     this.outputDim = args.outputDim;
     this.maskZero = args.maskZero ?? false;
     this.initializer = args.embeddingsInitializer ?? 'randomUniform';
+    this.regularizer = checkRegularizer(
+      args.embeddingsRegularizer,
+      `embedding ${this.name}: embeddingsRegularizer`,
+    );
   }
 
   paramCountFor(inputShape: SampleShape): number {
@@ -61,7 +75,12 @@ export class Embedding extends Layer {
 
   protected createWeights(inputShape: SampleShape): void {
     this.computeOutputShape(inputShape);
-    this.table = this.addWeight('embeddings', [this.inputDim, this.outputDim], this.initializer);
+    this.table = this.addWeight(
+      'embeddings',
+      [this.inputDim, this.outputDim],
+      this.initializer,
+      this.regularizer,
+    );
   }
 
   private get tableOrThrow(): Weight {

@@ -1,10 +1,17 @@
 /** The GRU layer (Keras' `GRU`): see `GruConfig` for the equations. */
-import type { GruConfig, GruDims, InitializerName, Ptr } from '../kernel/types.js';
+import type { GruConfig, GruDims, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { nextSeed, Random } from '../random.js';
 import { formatShape, type SampleShape, sizeOf, Tensor } from '../tensor.js';
 import type { GruPartCall } from '../worker/protocol.js';
 import { checkRate } from './dropout.js';
-import { type Activation, checkInput, Layer, type LayerArgs, type Weight } from './layer.js';
+import {
+  type Activation,
+  checkInput,
+  checkRegularizer,
+  Layer,
+  type LayerArgs,
+  type Weight,
+} from './layer.js';
 
 export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
   units: number;
@@ -38,6 +45,10 @@ export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
   kernelInitializer?: InitializerName;
   recurrentInitializer?: InitializerName;
   biasInitializer?: InitializerName;
+  /** Penalties on the weights, added to the loss (Keras' `kernel_regularizer` …). */
+  kernelRegularizer?: Regularizer;
+  recurrentRegularizer?: Regularizer;
+  biasRegularizer?: Regularizer;
 }
 
 export class Gru extends Layer {
@@ -46,6 +57,7 @@ export class Gru extends Layer {
   readonly config: GruConfig;
   readonly useBias: boolean;
   private readonly initializers: Record<'kernel' | 'recurrent' | 'bias', InitializerName>;
+  readonly regularizers: Record<'kernel' | 'recurrent' | 'bias', Regularizer | undefined>;
   private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
   readonly dropout: number;
   readonly recurrentDropout: number;
@@ -104,6 +116,11 @@ export class Gru extends Layer {
       recurrent: args.recurrentInitializer ?? 'orthogonal',
       bias: args.biasInitializer ?? 'zeros',
     };
+    this.regularizers = {
+      kernel: checkRegularizer(args.kernelRegularizer, `gru ${this.name}: kernelRegularizer`),
+      recurrent: checkRegularizer(args.recurrentRegularizer, `gru ${this.name}: recurrentRegularizer`),
+      bias: checkRegularizer(args.biasRegularizer, `gru ${this.name}: biasRegularizer`),
+    };
   }
 
   computeOutputShape(inputShape: SampleShape): SampleShape {
@@ -127,10 +144,20 @@ export class Gru extends Layer {
     const [, input] = inputShape as [number, number];
     const h3 = 3 * this.units;
     this.w = {
-      kernel: this.addWeight('kernel', [input, h3], this.initializers.kernel),
-      recurrentKernel: this.addWeight('recurrent_kernel', [this.units, h3], this.initializers.recurrent),
+      kernel: this.addWeight('kernel', [input, h3], this.initializers.kernel, this.regularizers.kernel),
+      recurrentKernel: this.addWeight(
+        'recurrent_kernel',
+        [this.units, h3],
+        this.initializers.recurrent,
+        this.regularizers.recurrent,
+      ),
       bias: this.useBias
-        ? this.addWeight('bias', this.config.resetAfter ? [2, h3] : [h3], this.initializers.bias)
+        ? this.addWeight(
+            'bias',
+            this.config.resetAfter ? [2, h3] : [h3],
+            this.initializers.bias,
+            this.regularizers.bias,
+          )
         : undefined,
     };
   }

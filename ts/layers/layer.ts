@@ -7,7 +7,7 @@
 import { kernel as loadedKernel } from '../backend.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
-import type { InitializerName, Ptr } from '../kernel/types.js';
+import type { InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { nextSeed } from '../random.js';
 import { fitsShape, formatShape, type SampleShape, type Shape, sizeOf, Tensor } from '../tensor.js';
 
@@ -29,6 +29,8 @@ export interface Weight {
   shape: Shape;
   ptr: Ptr;
   grad: Ptr;
+  /** A penalty on the weight, added to the loss (Keras' regularizers). */
+  regularizer?: Regularizer | undefined;
 }
 
 /**
@@ -249,7 +251,12 @@ export abstract class Layer {
   }
 
   /** Creates a weight (see `build`) and allocates its gradient. */
-  protected addWeight(name: string, shape: Shape, initializer: InitializerName): Weight {
+  protected addWeight(
+    name: string,
+    shape: Shape,
+    initializer: InitializerName,
+    regularizer?: Regularizer,
+  ): Weight {
     const k = this.kernel;
     const length = sizeOf(shape);
     const fullName = `${this.name}/${name}`;
@@ -264,7 +271,7 @@ export abstract class Layer {
       const cols = shape[shape.length - 1] ?? 1;
       if (source) k.initialize(initializer, ptr, length / cols, cols, nextSeed());
     }
-    const weight = { name: fullName, shape: [...shape], ptr, grad: k.alloc(length) };
+    const weight = { name: fullName, shape: [...shape], ptr, grad: k.alloc(length), regularizer };
     this.owned.push(weight);
     return weight;
   }
@@ -351,4 +358,24 @@ export function writeWeights(
     return array;
   });
   for (const [i, array] of arrays.entries()) kernel.view((weights[i] as Weight).ptr).set(array);
+}
+
+/**
+ * A regularizer argument, checked: `l1` and `l2` finite and ≥ 0; `undefined`
+ * when absent or both zero (no penalty to compute).
+ */
+export function checkRegularizer(value: Regularizer | undefined, owner: string): Regularizer | undefined {
+  if (value === undefined) return undefined;
+  for (const key of Object.keys(value)) {
+    if (key !== 'l1' && key !== 'l2')
+      throw new Error(`${owner}: unknown regularizer field '${key}' (expected l1, l2)`);
+  }
+  for (const key of ['l1', 'l2'] as const) {
+    const v = value[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v < Number.POSITIVE_INFINITY))
+      throw new Error(`${owner}: ${key} must be a finite number ≥ 0, got ${v}`);
+  }
+  return (value.l1 ?? 0) === 0 && (value.l2 ?? 0) === 0
+    ? undefined
+    : { l1: value.l1 ?? 0, l2: value.l2 ?? 0 };
 }

@@ -378,7 +378,13 @@ export class Sequential implements TrainingModel {
         d = (this.layers[i] as Layer).backward(d, i > 0);
       }
     }
-    return { samples: batch, loss: value * batch, metrics: metricSums, metricWeight };
+    // Keras adds the weights' penalties to the loss (evaluation's too), and
+    // their gradients to the weights' once backward has written those.
+    let penalty = 0;
+    for (const w of this.layers.flatMap((l) => l.weights())) {
+      if (w.regularizer) penalty += k.regularize(w.ptr, train ? w.grad : undefined, w.regularizer);
+    }
+    return { samples: batch, loss: (value + penalty) * batch, metrics: metricSums, metricWeight };
   }
 
   /**

@@ -3,7 +3,7 @@
 //! and each state list's [i] belong together).
 
 use crate::args::Args;
-use gru_core::optim::{adagrad, adam, clip, reduce, rmsprop, sgd};
+use gru_core::optim::{adagrad, adam, clip, reduce, regularize, rmsprop, sgd};
 use wasm_bindgen::prelude::*;
 
 /// Claims a list of tensors, each the same length as `params[i]`.
@@ -105,6 +105,26 @@ pub fn clip_gradients(
         }
     }
     Ok(global)
+}
+
+/// The penalty `l1·Σ|w| + l2·Σw²` over `weights`; with `grad`, also adds
+/// its gradient there (Keras' `L1L2` regularizer).
+#[wasm_bindgen(js_name = regularize)]
+pub fn regularize(weights: u32, grad: Option<u32>, l1: f32, l2: f32) -> Result<f64, JsError> {
+    for (name, value) in [("l1", l1), ("l2", l2)] {
+        if !(value >= 0.0 && value.is_finite()) {
+            return Err(JsError::new(&format!("regularize: `{name}` must be a finite number ≥ 0, got {value}")));
+        }
+    }
+    let mut args = Args::new("regularize");
+    let w = args.read("weights", weights)?;
+    let g = args.write_opt("grad", grad)?;
+    if let Some(g) = &g {
+        if g.len() != w.len() {
+            return Err(JsError::new(&format!("regularize: `grad` has {} floats, the weights {}", g.len(), w.len())));
+        }
+    }
+    Ok(regularize::l1_l2(w, g, l1, l2))
 }
 
 /// Reduces the gradients of a batch's shares (data-parallel training):

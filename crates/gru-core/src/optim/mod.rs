@@ -6,6 +6,7 @@ pub mod adagrad;
 pub mod adam;
 pub mod clip;
 pub mod reduce;
+pub mod regularize;
 pub mod rmsprop;
 pub mod sgd;
 
