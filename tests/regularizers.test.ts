@@ -121,6 +121,20 @@ describe('regularizers', () => {
     ours.dispose();
   });
 
+  it('leave a frozen layer’s penalty out, as Keras 3 does', async () => {
+    const m = model();
+    const [x, y] = [gw.tensor(ids, [N, T]), gw.tensor(targets, [N, 1])];
+    const withEmbedding = (await m.evaluate(x, y)) as number;
+    const [embeddings] = m.getWeights().map((t) => Array.from(t.dataSync()));
+    const embeddingPenalty = 0.05 * (embeddings ?? []).reduce((sum, v) => sum + v * v, 0);
+    m.getLayer(0).trainable = false;
+    m.compile({ optimizer: 'sgd', loss: 'binaryCrossentropy' });
+    const frozen = (await m.evaluate(x, y)) as number;
+    expect(embeddingPenalty).toBeGreaterThan(1e-4);
+    expect(Math.abs(withEmbedding - frozen - embeddingPenalty)).toBeLessThan(1e-6);
+    m.dispose();
+  });
+
   it('count once when a batch is split between workers', async () => {
     const here = model();
     const there = model(2);

@@ -193,10 +193,9 @@ export class Sequential implements TrainingModel {
         'compile: a model with a stateful GRU computes on this thread (workers: 0): its states carry from each batch to the next in order',
       );
     }
-    this.compileObjective(args);
     // Keras' rule: a layer's `trainable` counts as it was at compile time.
-    const frozen = new Set(this.layers.filter((layer) => !layer.trainable));
-    this.compiled = { ...this.compiledOrThrow, optimizer, frozen };
+    this.compileObjective(args);
+    this.compiled = { ...this.compiledOrThrow, optimizer };
     void this.stopWorkers();
     // Without shared memory a batch cannot be split between workers: one
     // worker with a kernel of its own hosts the whole of `fit` instead.
@@ -274,7 +273,10 @@ export class Sequential implements TrainingModel {
     const metrics = (args.metrics ?? []).map((name) => resolveMetric(name, loss));
     if (this.layers.length === 0) throw new Error('the model has no layers: add some before compiling');
     this.compiled?.optimizer?.dispose();
-    this.compiled = { optimizer: undefined, loss, metrics, frozen: new Set() };
+    // A replica (built from the model's file, with its `trainable` flags)
+    // freezes what the model froze.
+    const frozen = new Set(this.layers.filter((layer) => !layer.trainable));
+    this.compiled = { optimizer: undefined, loss, metrics, frozen };
   }
 
   /** The loss and metric names given to `compile`, for a replica. */
@@ -378,10 +380,10 @@ export class Sequential implements TrainingModel {
         d = (this.layers[i] as Layer).backward(d, i > 0);
       }
     }
-    // Keras adds the weights' penalties to the loss (evaluation's too), and
-    // their gradients to the weights' once backward has written those.
+    // Keras 3 adds the trainable weights' penalties to the loss (evaluation's
+    // too), and their gradients to the weights' once backward has written those.
     let penalty = 0;
-    for (const w of this.layers.flatMap((l) => l.weights())) {
+    for (const w of this.trainableWeights()) {
       if (w.regularizer) penalty += k.regularize(w.ptr, train ? w.grad : undefined, w.regularizer);
     }
     return { samples: batch, loss: (value + penalty) * batch, metrics: metricSums, metricWeight };
