@@ -286,6 +286,8 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
 }
 
 function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
+  // Also a Bidirectional's inner GRU, whose config the wrapper's check does not see.
+  refuseActivityRegularizer(config, path);
   if (boolean(config, 'return_state', path, false)) {
     throw path
       .child('return_state')
