@@ -79,20 +79,25 @@ describe('gru-wasm files', () => {
   }
 });
 
+/** `ours` predicts what TensorFlow.js' `theirs` does on the test inputs. */
+async function expectPredictsAsTfjs(ours: gw.Sequential, theirs: tf.LayersModel): Promise<void> {
+  const { x, gx } = inputs();
+  expectClose(
+    'predictions',
+    await predictions(ours, gx),
+    (theirs.predict(tf.tensor3d(x, [N, T, F])) as tf.Tensor).dataSync(),
+    2e-5,
+  );
+  gx.dispose();
+}
+
 describe('with TensorFlow.js', () => {
   it('a gru-wasm model loads in TensorFlow.js and predicts the same', async () => {
     const model = buildModel(false);
-    const { x, gx } = inputs();
     await model.save(join(dir, 'to-tfjs'));
     const { model: theirs } = await loadIntoTfjs(join(dir, 'to-tfjs'));
-    expectClose(
-      'predictions',
-      await predictions(model, gx),
-      (theirs.predict(tf.tensor3d(x, [N, T, F])) as tf.Tensor).dataSync(),
-      2e-5,
-    );
+    await expectPredictsAsTfjs(model, theirs);
     model.dispose();
-    gx.dispose();
   });
 
   it('a TensorFlow.js model loads in gru-wasm and predicts the same', async () => {
@@ -107,19 +112,12 @@ describe('with TensorFlow.js', () => {
     const target = join(dir, 'from-tfjs');
     await saveTfjsModel(theirs, target);
     const ours = await gw.loadModel(`file://${target}/model.json`);
-    const { x, gx } = inputs();
-    expectClose(
-      'predictions',
-      await predictions(ours, gx),
-      (theirs.predict(tf.tensor3d(x, [N, T, F])) as tf.Tensor).dataSync(),
-      2e-5,
-    );
+    await expectPredictsAsTfjs(ours, theirs);
     // TensorFlow.js' GRU defaults to hardSigmoid; the file says which it used.
     expect((ours.layers[1] as gw.layers.Bidirectional).forwardLayer.config.recurrentActivation).toBe(
       'hardSigmoid',
     );
     ours.dispose();
-    gx.dispose();
   });
 
   it('a TensorFlow.js model with TimeDistributed(Dense) loads as a Dense over the sequence', async () => {
@@ -133,15 +131,8 @@ describe('with TensorFlow.js', () => {
     const ours = await gw.loadModel(target);
     expect(ours.layers.map((l) => l.className)).toEqual(['GRU', 'Dense']);
     expect(ours.outputShape).toEqual([T, 2]);
-    const { x, gx } = inputs();
-    expectClose(
-      'predictions',
-      await predictions(ours, gx),
-      (theirs.predict(tf.tensor3d(x, [N, T, F])) as tf.Tensor).dataSync(),
-      2e-5,
-    );
+    await expectPredictsAsTfjs(ours, theirs);
     ours.dispose();
-    gx.dispose();
   });
 });
 

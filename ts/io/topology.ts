@@ -168,11 +168,15 @@ export function declaredBatchSize(config: Record<string, unknown>, path: Path): 
   return batch as number;
 }
 
+/** What every saved layer config starts with. */
+function savedIdentity(layer: Layer): { name: string; trainable: boolean } {
+  return { name: layer.name, trainable: layer.trainable };
+}
+
 function gruToJson(layer: Gru): Record<string, unknown> {
   const c = layer.getConfig();
   return {
-    name: layer.name,
-    trainable: layer.trainable,
+    ...savedIdentity(layer),
     units: layer.units,
     activation: ACTIVATIONS[layer.config.activation],
     recurrent_activation: ACTIVATIONS[layer.config.recurrentActivation],
@@ -209,8 +213,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
     json = {
       class_name: 'Dense',
       config: {
-        name: layer.name,
-        trainable: layer.trainable,
+        ...savedIdentity(layer),
         units: layer.units,
         activation: ACTIVATIONS[layer.activation],
         use_bias: layer.useBias,
@@ -227,8 +230,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
     json = {
       class_name: 'Embedding',
       config: {
-        name: layer.name,
-        trainable: layer.trainable,
+        ...savedIdentity(layer),
         input_dim: layer.inputDim,
         output_dim: layer.outputDim,
         embeddings_initializer: INITIALIZERS[layer.getConfig().embeddingsInitializer as InitializerName],
@@ -241,24 +243,23 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
   } else if (layer instanceof ActivationLayer) {
     json = {
       class_name: 'Activation',
-      config: { name: layer.name, trainable: layer.trainable, activation: ACTIVATIONS[layer.activation] },
+      config: { ...savedIdentity(layer), activation: ACTIVATIONS[layer.activation] },
     };
   } else if (layer instanceof GlobalPooling1D) {
     json = {
       class_name: layer.className,
-      config: { name: layer.name, trainable: layer.trainable, data_format: 'channels_last' },
+      config: { ...savedIdentity(layer), data_format: 'channels_last' },
     };
   } else if (layer instanceof Masking) {
     json = {
       class_name: 'Masking',
-      config: { name: layer.name, trainable: layer.trainable, mask_value: layer.maskValue },
+      config: { ...savedIdentity(layer), mask_value: layer.maskValue },
     };
   } else if (layer instanceof Dropout) {
     json = {
       class_name: 'Dropout',
       config: {
-        name: layer.name,
-        trainable: layer.trainable,
+        ...savedIdentity(layer),
         rate: layer.rate,
         noise_shape: null,
         seed: null,
@@ -268,8 +269,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
     json = {
       class_name: 'Bidirectional',
       config: {
-        name: layer.name,
-        trainable: layer.trainable,
+        ...savedIdentity(layer),
         merge_mode: layer.mergeMode,
         layer: {
           class_name: 'GRU',

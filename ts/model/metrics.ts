@@ -39,7 +39,8 @@ const binaryAccuracy: SampleMetric = (pred, target, n, width) => {
   return hits / width;
 };
 
-function argmax(values: Float32Array, start: number, width: number): number {
+/** The index of the largest of `values[start .. start + width]` (the first, on ties). */
+export function argmax(values: Float32Array, start: number, width: number): number {
   let best = 0;
   for (let j = 1; j < width; j++)
     if ((values[start + j] as number) > (values[start + best] as number)) best = j;

@@ -6,6 +6,7 @@ import { type Tensor, tensor } from '../tensor.js';
 import { addBatch, averages, type Totals } from './batch.js';
 import type { Callback, Logs } from './callbacks.js';
 import { samplesOf, stepsOf } from './data.js';
+import { argmax } from './metrics.js';
 import { defaultVerbosity, ProgressLogger } from './progress.js';
 import type { Sequential } from './sequential.js';
 
@@ -241,14 +242,7 @@ function classSampleWeights(
   const perRow = count / n;
   const weights = new Float32Array(count);
   for (let i = 0; i < count; i++) {
-    let label: number;
-    if (width > 1) {
-      label = 0;
-      for (let j = 1; j < width; j++)
-        if ((targets[i * width + j] as number) > (targets[i * width + label] as number)) label = j;
-    } else {
-      label = Math.round(targets[i] as number);
-    }
+    const label = width > 1 ? argmax(targets, i * width, width) : Math.round(targets[i] as number);
     weights[i] = table.get(label) ?? 1;
   }
   if (sampleWeight) {

@@ -148,7 +148,7 @@ export class InferencePool {
     const steps = stepsOf(x);
     try {
       rows = samplesOf(this.model, x, undefined, 'predict');
-      if (this.model.stateful) this.model.checkStatefulBatches(rows, rows, 'predict');
+      this.model.checkStatefulBatches(rows, rows, 'predict');
       input = k.upload(x.view());
       output = k.alloc(rows * sizeOf(this.model.outputShapeFor(steps)));
     } catch (error) {

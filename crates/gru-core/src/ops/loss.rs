@@ -9,6 +9,7 @@
 //! for sparse categorical cross-entropy, whose targets are class indices `[N]`.
 
 use crate::error::{expect_len, expect_positive, KernelError, KernelResult};
+use crate::ops::sign_or_zero;
 
 /// Keras' `backend.epsilon()`: probabilities are clipped to `[ε, 1 − ε]`.
 pub const EPSILON: f32 = 1e-7;
@@ -145,23 +146,6 @@ pub fn loss_forward_backward(
     Ok(total / samples as f64)
 }
 
-trait SignumOrZero {
-    fn signum_or_zero(self) -> f64;
-}
-
-impl SignumOrZero for f64 {
-    /// The subgradient of |d| that is 0 at 0 (as TensorFlow's `sign`).
-    fn signum_or_zero(self) -> f64 {
-        if self > 0.0 {
-            1.0
-        } else if self < 0.0 {
-            -1.0
-        } else {
-            0.0
-        }
-    }
-}
-
 /// A loss averaged over the last axis, of one prediction `p` and its target
 /// `y`: the value and its derivative in `p` (Keras' formulas, ε its
 /// `backend.epsilon()`).
@@ -170,11 +154,11 @@ fn elementwise_value_and_slope(loss: Loss, p: f64, y: f64) -> (f64, f64) {
     let d = p - y;
     match loss {
         Loss::MeanSquaredError => (d * d, 2.0 * d),
-        Loss::MeanAbsoluteError => (d.abs(), d.signum_or_zero()),
+        Loss::MeanAbsoluteError => (d.abs(), sign_or_zero(d)),
         // 100·|p − y| / max(|y|, ε)
         Loss::MeanAbsolutePercentageError => {
             let denominator = y.abs().max(eps);
-            (100.0 * d.abs() / denominator, 100.0 * d.signum_or_zero() / denominator)
+            (100.0 * d.abs() / denominator, 100.0 * sign_or_zero(d) / denominator)
         }
         // (log(max(p, ε) + 1) − log(max(y, ε) + 1))², no gradient where p is clipped
         Loss::MeanSquaredLogarithmicError => {
@@ -186,7 +170,7 @@ fn elementwise_value_and_slope(loss: Loss, p: f64, y: f64) -> (f64, f64) {
             if d.abs() <= 1.0 {
                 (0.5 * d * d, d)
             } else {
-                (d.abs() - 0.5, d.signum_or_zero())
+                (d.abs() - 0.5, sign_or_zero(d))
             }
         }
         // log cosh d = |d| + log(1 + e^(−2|d|)) − log 2, without overflow

@@ -26,6 +26,19 @@ pub fn keep_nan(x: f32, value: f32) -> f32 {
     }
 }
 
+/// The subgradient of |x| that is 0 at 0 (TensorFlow's `sign`), for the
+/// losses and weight penalties built on |x|.
+#[inline]
+pub fn sign_or_zero(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 /// Sets every `width`-wide row of `out` to `bias` and returns the β with
 /// which a product then adds to it (1), or, without a bias, the β with which
 /// it overwrites `out` (0): `out ← x·W + bias` in one GEMM.

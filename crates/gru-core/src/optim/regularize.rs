@@ -1,6 +1,8 @@
 //! Weight penalties (Keras' `L1L2` regularizer): `l1·Σ|w| + l2·Σw²` added
 //! to the loss, and its gradient `l1·sign(w) + 2·l2·w` to the weights'.
 
+use crate::ops::sign_or_zero;
+
 /// Adds the penalty's gradient to `grad` (when given) and returns the
 /// penalty, accumulated in f64. `sign(0) = 0`, as TensorFlow's.
 ///
@@ -12,14 +14,7 @@ pub fn l1_l2(weights: &[f32], grad: Option<&mut [f32]>, l1: f32, l2: f32) -> f64
     if let Some(grad) = grad {
         assert_eq!(grad.len(), weights.len(), "l1_l2: the gradient and the weights differ in length");
         for (g, &w) in grad.iter_mut().zip(weights) {
-            let sign = if w > 0.0 {
-                1.0
-            } else if w < 0.0 {
-                -1.0
-            } else {
-                0.0
-            };
-            *g += l1 * sign + 2.0 * l2 * w;
+            *g += l1 * sign_or_zero(f64::from(w)) as f32 + 2.0 * l2 * w;
         }
     }
     penalty
