@@ -12,6 +12,7 @@
  * await model.fit(x, y, { epochs: 10 });
  * ```
  */
+import { maxNorm, minMaxNorm, nonNeg, unitNorm } from './layers/constraints.js';
 import { Sequential } from './model/sequential.js';
 
 export { kernel, ready } from './backend.js';
@@ -29,6 +30,8 @@ export {
 } from './kernel/load.js';
 export {
   type Activation,
+  type Constraint,
+  type ConstraintAxis,
   DEFAULT_GRU_CONFIG,
   type DenseDims,
   type GradientClipping,
@@ -38,6 +41,7 @@ export {
   type InitializerName,
   type LossName,
   type Ptr,
+  type Regularizer,
 } from './kernel/types.js';
 export * as layers from './layers/index.js';
 export type { Callback, Logs } from './model/callbacks.js';
@@ -50,6 +54,9 @@ export { setRandomSeed } from './random.js';
 export { type NestedArray, type Shape, Tensor, tensor } from './tensor.js';
 export { createInferencePool, InferencePool, type InferencePoolOptions } from './worker/inference-pool.js';
 export type { Traffic } from './worker/workers.js';
+
+/** Weight constraints for layers' `kernelConstraint` and the like, named as in TensorFlow.js' `tf.constraints`. */
+export const constraints = { maxNorm, minMaxNorm, nonNeg, unitNorm } as const;
 
 /** A new, empty Sequential model (the kernel must be loaded: `await gw.ready()`). */
 export function sequential(): Sequential {

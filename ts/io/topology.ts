@@ -2,7 +2,14 @@
  * Model topology in the TensorFlow.js / Keras layers format: each layer as
  * `{ class_name, config }` with Keras' snake_case keys, and back.
  */
-import type { Activation, InitializerName, MergeMode, Regularizer } from '../kernel/types.js';
+import type {
+  Activation,
+  Constraint,
+  ConstraintAxis,
+  InitializerName,
+  MergeMode,
+  Regularizer,
+} from '../kernel/types.js';
 import { ActivationLayer } from '../layers/activation.js';
 import { Bidirectional } from '../layers/bidirectional.js';
 import { Dense } from '../layers/dense.js';
@@ -109,23 +116,101 @@ function regularizerToJson(value: Regularizer | undefined): Record<string, unkno
   return value ? { class_name: 'L1L2', config: { l1: value.l1 ?? 0, l2: value.l2 ?? 0 } } : null;
 }
 
-function regularizer(config: Record<string, unknown>, key: string, path: Path): Regularizer | undefined {
+/**
+ * A Keras object field (`{ class_name, config }`, as regularizers and
+ * constraints are written), or undefined when absent or null.
+ */
+function kerasObject(
+  config: Record<string, unknown>,
+  key: string,
+  path: Path,
+  what: string,
+): { className: unknown; config: Record<string, unknown>; at: Path } | undefined {
   const value = field(config, key);
   if (value === undefined || value === null) return undefined;
   const at = path.child(key);
-  if (typeof value !== 'object' || Array.isArray(value))
-    throw at.error('expected a regularizer object or null');
+  if (typeof value !== 'object' || Array.isArray(value)) throw at.error(`expected a ${what} object or null`);
   const entry = value as Record<string, unknown>;
-  const className = field(entry, 'class_name');
+  const inner = field(entry, 'config') ?? {};
+  if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
+    throw at.child('config').error('expected an object');
+  return { className: field(entry, 'class_name'), config: inner as Record<string, unknown>, at };
+}
+
+function regularizer(config: Record<string, unknown>, key: string, path: Path): Regularizer | undefined {
+  const entry = kerasObject(config, key, path, 'regularizer');
+  if (!entry) return undefined;
+  const { className, config: factors, at } = entry;
   if (className !== 'L1L2' && className !== 'L1' && className !== 'L2')
     throw at
       .child('class_name')
       .error(`only the L1, L2 and L1L2 regularizers are supported, got ${JSON.stringify(className)}`);
-  const factors = field(entry, 'config');
-  if (typeof factors !== 'object' || factors === null || Array.isArray(factors))
-    throw at.child('config').error('missing');
-  const f = factors as Record<string, unknown>;
-  return { l1: number(f, 'l1', at.child('config'), 0), l2: number(f, 'l2', at.child('config'), 0) };
+  return {
+    l1: number(factors, 'l1', at.child('config'), 0),
+    l2: number(factors, 'l2', at.child('config'), 0),
+  };
+}
+
+/** A constraint as Keras and TensorFlow.js write it, every field given. */
+function constraintToJson(value: Constraint | undefined): Record<string, unknown> | null {
+  if (!value) return null;
+  switch (value.kind) {
+    case 'nonNeg':
+      return { class_name: 'NonNeg', config: {} };
+    case 'maxNorm':
+      return { class_name: 'MaxNorm', config: { max_value: value.maxValue ?? 2, axis: value.axis ?? 0 } };
+    case 'unitNorm':
+      return { class_name: 'UnitNorm', config: { axis: value.axis ?? 0 } };
+    case 'minMaxNorm':
+      return {
+        class_name: 'MinMaxNorm',
+        config: {
+          min_value: value.minValue ?? 0,
+          max_value: value.maxValue ?? 1,
+          rate: value.rate ?? 1,
+          axis: value.axis ?? 0,
+        },
+      };
+  }
+}
+
+function constraint(config: Record<string, unknown>, key: string, path: Path): Constraint | undefined {
+  const entry = kerasObject(config, key, path, 'constraint');
+  if (!entry) return undefined;
+  const { className, config: c, at } = entry;
+  const configPath = at.child('config');
+  const axis = (): ConstraintAxis => {
+    const value = field(c, 'axis');
+    if (value === undefined || value === null) return 0;
+    if (Number.isInteger(value)) return value as number;
+    if (Array.isArray(value) && value.length > 0 && value.every((a) => Number.isInteger(a)))
+      return value as number[];
+    throw configPath
+      .child('axis')
+      .error(`expected an integer or a list of them, got ${JSON.stringify(value)}`);
+  };
+  switch (className) {
+    case 'MaxNorm':
+      return { kind: 'maxNorm', maxValue: number(c, 'max_value', configPath, 2), axis: axis() };
+    case 'UnitNorm':
+      return { kind: 'unitNorm', axis: axis() };
+    case 'MinMaxNorm':
+      return {
+        kind: 'minMaxNorm',
+        minValue: number(c, 'min_value', configPath, 0),
+        maxValue: number(c, 'max_value', configPath, 1),
+        rate: number(c, 'rate', configPath, 1),
+        axis: axis(),
+      };
+    case 'NonNeg':
+      return { kind: 'nonNeg' };
+    default:
+      throw at
+        .child('class_name')
+        .error(
+          `only the MaxNorm, UnitNorm, MinMaxNorm and NonNeg constraints are supported, got ${JSON.stringify(className)}`,
+        );
+  }
 }
 
 /** Refuses what a layer config asks that is not computed here (activity regularizers). */
@@ -188,9 +273,9 @@ function gruToJson(layer: Gru): Record<string, unknown> {
     recurrent_regularizer: regularizerToJson(layer.regularizers.recurrent),
     bias_regularizer: regularizerToJson(layer.regularizers.bias),
     activity_regularizer: null,
-    kernel_constraint: null,
-    recurrent_constraint: null,
-    bias_constraint: null,
+    kernel_constraint: constraintToJson(layer.constraints.kernel),
+    recurrent_constraint: constraintToJson(layer.constraints.recurrent),
+    bias_constraint: constraintToJson(layer.constraints.bias),
     dropout: layer.dropout,
     recurrent_dropout: layer.recurrentDropout,
     implementation: null,
@@ -222,8 +307,8 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
         kernel_regularizer: regularizerToJson(layer.regularizers.kernel),
         bias_regularizer: regularizerToJson(layer.regularizers.bias),
         activity_regularizer: null,
-        kernel_constraint: null,
-        bias_constraint: null,
+        kernel_constraint: constraintToJson(layer.constraints.kernel),
+        bias_constraint: constraintToJson(layer.constraints.bias),
       },
     };
   } else if (layer instanceof Embedding) {
@@ -236,7 +321,7 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
         embeddings_initializer: INITIALIZERS[layer.getConfig().embeddingsInitializer as InitializerName],
         embeddings_regularizer: regularizerToJson(layer.regularizer),
         activity_regularizer: null,
-        embeddings_constraint: null,
+        embeddings_constraint: constraintToJson(layer.constraint),
         mask_zero: layer.maskZero,
       },
     };
@@ -313,21 +398,24 @@ function gruFromJson(config: Record<string, unknown>, path: Path): Gru {
     goBackwards: boolean(config, 'go_backwards', path, false),
     stateful: boolean(config, 'stateful', path, false),
     trainable: boolean(config, 'trainable', path, true),
-    ...definedRegularizers({
+    ...defined({
       kernelRegularizer: regularizer(config, 'kernel_regularizer', path),
       recurrentRegularizer: regularizer(config, 'recurrent_regularizer', path),
       biasRegularizer: regularizer(config, 'bias_regularizer', path),
+      kernelConstraint: constraint(config, 'kernel_constraint', path),
+      recurrentConstraint: constraint(config, 'recurrent_constraint', path),
+      biasConstraint: constraint(config, 'bias_constraint', path),
     }),
   });
 }
 
-/** The given regularizers only (strict optional arguments take no `undefined`). */
-function definedRegularizers<K extends string>(
-  regularizers: Record<K, Regularizer | undefined>,
-): Partial<Record<K, Regularizer>> {
-  return Object.fromEntries(Object.entries(regularizers).filter(([, v]) => v !== undefined)) as Partial<
-    Record<K, Regularizer>
-  >;
+/** The given fields only (strict optional arguments take no `undefined`). */
+function defined<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 /** A layer from its saved form. */
@@ -362,9 +450,11 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         units,
         activation: activation(config, 'activation', configPath, 'linear'),
         useBias: boolean(config, 'use_bias', configPath, true),
-        ...definedRegularizers({
+        ...defined({
           kernelRegularizer: regularizer(config, 'kernel_regularizer', configPath),
           biasRegularizer: regularizer(config, 'bias_regularizer', configPath),
+          kernelConstraint: constraint(config, 'kernel_constraint', configPath),
+          biasConstraint: constraint(config, 'bias_constraint', configPath),
         }),
       });
     }
@@ -386,8 +476,9 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         inputDim: dim('input_dim'),
         outputDim: dim('output_dim'),
         maskZero: boolean(config, 'mask_zero', configPath, false),
-        ...definedRegularizers({
+        ...defined({
           embeddingsRegularizer: regularizer(config, 'embeddings_regularizer', configPath),
+          embeddingsConstraint: constraint(config, 'embeddings_constraint', configPath),
         }),
         ...(inputShape || length === undefined ? {} : { inputLength: length as number | null }),
       });

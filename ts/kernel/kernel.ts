@@ -211,6 +211,26 @@ export class Kernel {
   }
 
   /**
+   * Rescales the slices of a weight `[rows, cols]` to bounded L2 norms:
+   * `w ← w · (rate·clip(n, min, max) + (1 − rate)·n) / (ε + n)` for each
+   * slice's norm `n`; a norm per column when summed `overRows` only (Keras'
+   * `axis = 0`), per row when `overCols` only, one when over both.
+   */
+  constrainNorms(
+    weights: Ptr,
+    [rows, cols]: readonly [number, number],
+    over: { rows: boolean; cols: boolean },
+    bounds: { min: number; max: number; rate: number },
+  ): void {
+    this.glue.constrainNorms(weights, rows, cols, over.rows, over.cols, bounds.min, bounds.max, bounds.rate);
+  }
+
+  /** Zeroes a weight's negative values (Keras' `NonNeg`). */
+  constrainNonNegative(weights: Ptr): void {
+    this.glue.constrainNonNegative(weights);
+  }
+
+  /**
    * Reduces the gradients of a batch's shares: `targets[p] = Σ_w
    * coefficients[w] · sources[w][p]`, summed over w in order.
    */

@@ -106,6 +106,27 @@ export interface DenseDims {
   units: number;
 }
 
+/**
+ * Keras' `axis` of a norm constraint: the weight's axes each norm sums over
+ * (negative counts from the last). `0` on a kernel `[inputs, units]` bounds
+ * each unit's incoming weights; `[0, 1]` the whole matrix.
+ */
+export type ConstraintAxis = number | readonly number[];
+
+/**
+ * A projection applied to a weight after each optimizer update (Keras'
+ * constraints; the defaults are Keras'): `maxNorm` rescales slices whose L2
+ * norm exceeds `maxValue` (2) to it; `unitNorm` rescales every slice to norm
+ * 1; `minMaxNorm` moves a slice's norm `rate` (1) of the way into
+ * [`minValue` (0), `maxValue` (1)]; `nonNeg` zeroes negative weights. The
+ * norms sum over `axis` (0), with Keras' `ε = 1e-7` added before dividing.
+ */
+export type Constraint =
+  | { kind: 'maxNorm'; maxValue?: number; axis?: ConstraintAxis }
+  | { kind: 'unitNorm'; axis?: ConstraintAxis }
+  | { kind: 'minMaxNorm'; minValue?: number; maxValue?: number; rate?: number; axis?: ConstraintAxis }
+  | { kind: 'nonNeg' };
+
 /** A weight penalty added to the loss (Keras' `L1L2` regularizer): `l1·Σ|w| + l2·Σw²`. */
 export interface Regularizer {
   l1?: number;

@@ -1,6 +1,13 @@
 /** The Dense layer (Keras' `Dense`) over the last axis of 2-D or 3-D input. */
-import type { Activation as ActivationName, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
+import type {
+  Activation as ActivationName,
+  Constraint,
+  InitializerName,
+  Ptr,
+  Regularizer,
+} from '../kernel/types.js';
 import { formatShape, type SampleShape, sizeOf } from '../tensor.js';
+import { checkConstraint } from './constraints.js';
 import {
   type Activation,
   checkInput,
@@ -19,6 +26,9 @@ export interface DenseLayerArgs extends LayerArgs {
   /** Penalties on the weights, added to the loss (Keras' `kernel_regularizer`, `bias_regularizer`). */
   kernelRegularizer?: Regularizer;
   biasRegularizer?: Regularizer;
+  /** Projections applied after each update (Keras' `kernel_constraint`, `bias_constraint`). */
+  kernelConstraint?: Constraint;
+  biasConstraint?: Constraint;
 }
 
 export class Dense extends Layer {
@@ -28,6 +38,7 @@ export class Dense extends Layer {
   readonly useBias: boolean;
   private readonly initializers: Record<'kernel' | 'bias', InitializerName>;
   readonly regularizers: Record<'kernel' | 'bias', Regularizer | undefined>;
+  readonly constraints: Record<'kernel' | 'bias', Constraint | undefined>;
   private w: { kernel: Weight; bias: Weight | undefined } | undefined;
   private saved: { x: Ptr; y: Ptr; rows: number; input: number } | undefined;
 
@@ -46,6 +57,10 @@ export class Dense extends Layer {
     this.regularizers = {
       kernel: checkRegularizer(args.kernelRegularizer, `dense ${this.name}: kernelRegularizer`),
       bias: checkRegularizer(args.biasRegularizer, `dense ${this.name}: biasRegularizer`),
+    };
+    this.constraints = {
+      kernel: checkConstraint(args.kernelConstraint, `dense ${this.name}: kernelConstraint`),
+      bias: checkConstraint(args.biasConstraint, `dense ${this.name}: biasConstraint`),
     };
   }
 
@@ -67,14 +82,15 @@ export class Dense extends Layer {
     this.computeOutputShape(inputShape);
     const input = inputShape[inputShape.length - 1] as number;
     this.w = {
-      kernel: this.addWeight(
-        'kernel',
-        [input, this.units],
-        this.initializers.kernel,
-        this.regularizers.kernel,
-      ),
+      kernel: this.addWeight('kernel', [input, this.units], this.initializers.kernel, {
+        regularizer: this.regularizers.kernel,
+        constraint: this.constraints.kernel,
+      }),
       bias: this.useBias
-        ? this.addWeight('bias', [this.units], this.initializers.bias, this.regularizers.bias)
+        ? this.addWeight('bias', [this.units], this.initializers.bias, {
+            regularizer: this.regularizers.bias,
+            constraint: this.constraints.bias,
+          })
         : undefined,
     };
   }

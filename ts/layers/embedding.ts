@@ -4,8 +4,9 @@
  * `[inputDim, outputDim]`. With `maskZero`, id 0 is padding: later layers
  * skip its steps, as after `masking`.
  */
-import type { InitializerName, Ptr, Regularizer } from '../kernel/types.js';
+import type { Constraint, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { formatShape, type SampleShape } from '../tensor.js';
+import { checkConstraint } from './constraints.js';
 import {
   type Activation,
   checkInput,
@@ -28,6 +29,8 @@ export interface EmbeddingLayerArgs extends LayerArgs {
   embeddingsInitializer?: InitializerName;
   /** A penalty on the vectors, added to the loss (Keras' `embeddings_regularizer`). */
   embeddingsRegularizer?: Regularizer;
+  /** A projection applied after each update (Keras' `embeddings_constraint`). */
+  embeddingsConstraint?: Constraint;
 }
 
 export class Embedding extends Layer {
@@ -37,6 +40,7 @@ export class Embedding extends Layer {
   readonly maskZero: boolean;
   private readonly initializer: InitializerName;
   readonly regularizer: Regularizer | undefined;
+  readonly constraint: Constraint | undefined;
   private table: Weight | undefined;
   private saved: { ids: Ptr; rows: number } | undefined;
 
@@ -57,6 +61,10 @@ export class Embedding extends Layer {
       args.embeddingsRegularizer,
       `embedding ${this.name}: embeddingsRegularizer`,
     );
+    this.constraint = checkConstraint(
+      args.embeddingsConstraint,
+      `embedding ${this.name}: embeddingsConstraint`,
+    );
   }
 
   paramCountFor(inputShape: SampleShape): number {
@@ -75,12 +83,10 @@ export class Embedding extends Layer {
 
   protected createWeights(inputShape: SampleShape): void {
     this.computeOutputShape(inputShape);
-    this.table = this.addWeight(
-      'embeddings',
-      [this.inputDim, this.outputDim],
-      this.initializer,
-      this.regularizer,
-    );
+    this.table = this.addWeight('embeddings', [this.inputDim, this.outputDim], this.initializer, {
+      regularizer: this.regularizer,
+      constraint: this.constraint,
+    });
   }
 
   private get tableOrThrow(): Weight {

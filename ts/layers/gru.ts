@@ -1,8 +1,9 @@
 /** The GRU layer (Keras' `GRU`): see `GruConfig` for the equations. */
-import type { GruConfig, GruDims, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
+import type { Constraint, GruConfig, GruDims, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { nextSeed, Random } from '../random.js';
 import { formatShape, type SampleShape, sizeOf, Tensor } from '../tensor.js';
 import type { GruPartCall } from '../worker/protocol.js';
+import { checkConstraint } from './constraints.js';
 import { checkRate } from './dropout.js';
 import {
   type Activation,
@@ -11,6 +12,7 @@ import {
   Layer,
   type LayerArgs,
   type Weight,
+  type WeightTraining,
 } from './layer.js';
 
 export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
@@ -49,6 +51,10 @@ export interface GruLayerArgs extends LayerArgs, Partial<GruConfig> {
   kernelRegularizer?: Regularizer;
   recurrentRegularizer?: Regularizer;
   biasRegularizer?: Regularizer;
+  /** Projections applied after each update (Keras' `kernel_constraint` …; see `gw.constraints`). */
+  kernelConstraint?: Constraint;
+  recurrentConstraint?: Constraint;
+  biasConstraint?: Constraint;
 }
 
 export class Gru extends Layer {
@@ -58,6 +64,7 @@ export class Gru extends Layer {
   readonly useBias: boolean;
   private readonly initializers: Record<'kernel' | 'recurrent' | 'bias', InitializerName>;
   readonly regularizers: Record<'kernel' | 'recurrent' | 'bias', Regularizer | undefined>;
+  readonly constraints: Record<'kernel' | 'recurrent' | 'bias', Constraint | undefined>;
   private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
   readonly dropout: number;
   readonly recurrentDropout: number;
@@ -121,6 +128,16 @@ export class Gru extends Layer {
       recurrent: checkRegularizer(args.recurrentRegularizer, `gru ${this.name}: recurrentRegularizer`),
       bias: checkRegularizer(args.biasRegularizer, `gru ${this.name}: biasRegularizer`),
     };
+    this.constraints = {
+      kernel: checkConstraint(args.kernelConstraint, `gru ${this.name}: kernelConstraint`),
+      recurrent: checkConstraint(args.recurrentConstraint, `gru ${this.name}: recurrentConstraint`),
+      bias: checkConstraint(args.biasConstraint, `gru ${this.name}: biasConstraint`),
+    };
+  }
+
+  /** How training treats the weight `part` besides its gradient. */
+  private training(part: 'kernel' | 'recurrent' | 'bias'): WeightTraining {
+    return { regularizer: this.regularizers[part], constraint: this.constraints[part] };
   }
 
   computeOutputShape(inputShape: SampleShape): SampleShape {
@@ -144,19 +161,19 @@ export class Gru extends Layer {
     const [, input] = inputShape as [number, number];
     const h3 = 3 * this.units;
     this.w = {
-      kernel: this.addWeight('kernel', [input, h3], this.initializers.kernel, this.regularizers.kernel),
+      kernel: this.addWeight('kernel', [input, h3], this.initializers.kernel, this.training('kernel')),
       recurrentKernel: this.addWeight(
         'recurrent_kernel',
         [this.units, h3],
         this.initializers.recurrent,
-        this.regularizers.recurrent,
+        this.training('recurrent'),
       ),
       bias: this.useBias
         ? this.addWeight(
             'bias',
             this.config.resetAfter ? [2, h3] : [h3],
             this.initializers.bias,
-            this.regularizers.bias,
+            this.training('bias'),
           )
         : undefined,
     };

@@ -7,9 +7,10 @@
 import { kernel as loadedKernel } from '../backend.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
-import type { InitializerName, Ptr, Regularizer } from '../kernel/types.js';
+import type { Constraint, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { nextSeed } from '../random.js';
 import { fitsShape, formatShape, type SampleShape, type Shape, sizeOf, Tensor } from '../tensor.js';
+import { checkConstraintFits } from './constraints.js';
 
 /** A batch flowing between layers: its allocation and shape (batch first). */
 export interface Activation {
@@ -22,15 +23,21 @@ export interface Activation {
   mask?: Ptr | undefined;
 }
 
+/** What training does to a weight besides following its gradient. */
+export interface WeightTraining {
+  /** A penalty on the weight, added to the loss (Keras' regularizers). */
+  regularizer?: Regularizer | undefined;
+  /** A projection applied after each optimizer update (Keras' constraints). */
+  constraint?: Constraint | undefined;
+}
+
 /** A trainable weight and its gradient buffer. */
-export interface Weight {
+export interface Weight extends WeightTraining {
   /** Keras' name, e.g. `gru/kernel`. */
   name: string;
   shape: Shape;
   ptr: Ptr;
   grad: Ptr;
-  /** A penalty on the weight, added to the loss (Keras' regularizers). */
-  regularizer?: Regularizer | undefined;
 }
 
 /**
@@ -255,11 +262,12 @@ export abstract class Layer {
     name: string,
     shape: Shape,
     initializer: InitializerName,
-    regularizer?: Regularizer,
+    { regularizer, constraint }: WeightTraining = {},
   ): Weight {
     const k = this.kernel;
     const length = sizeOf(shape);
     const fullName = `${this.name}/${name}`;
+    if (constraint) checkConstraintFits(constraint, shape, `layer ${this.name}: ${name}`);
     const source = this.weightSource;
     let ptr: Ptr;
     if (source instanceof BorrowedWeights) {
@@ -271,7 +279,7 @@ export abstract class Layer {
       const cols = shape[shape.length - 1] ?? 1;
       if (source) k.initialize(initializer, ptr, length / cols, cols, nextSeed());
     }
-    const weight = { name: fullName, shape: [...shape], ptr, grad: k.alloc(length), regularizer };
+    const weight = { name: fullName, shape: [...shape], ptr, grad: k.alloc(length), regularizer, constraint };
     this.owned.push(weight);
     return weight;
   }

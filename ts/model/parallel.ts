@@ -129,12 +129,7 @@ export class DataParallel {
         results.map((_, w) => (this.replicas[w] as ReplicaHandle).grads),
         coefficients,
       );
-      const trained = model.trainableWeights();
-      model.optimizer.apply(
-        k,
-        trained.map((w) => w.ptr),
-        trained.map((w) => w.grad),
-      );
+      model.applyGradients();
     }
     const meanLoss = results.reduce(
       (sum, r, w) => sum + (coefficients[w] as number) * (r.loss / r.samples),

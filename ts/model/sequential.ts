@@ -8,6 +8,7 @@ import type { SaveResult } from '../io/model-io.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
 import type { LossName, Ptr } from '../kernel/types.js';
+import { applyConstraint } from '../layers/constraints.js';
 import {
   type Activation,
   type Layer,
@@ -337,17 +338,24 @@ export class Sequential implements TrainingModel {
    * backward and one optimizer update. The loss is the one before the update.
    */
   runBatch(x: Ptr, y: Ptr, rows: BatchRows, train: boolean, sampleWeights?: Ptr): BatchSums {
-    const optimizer = train ? this.optimizer : undefined;
+    if (train) void this.optimizer; // refused before any work when there is none
     const sums = this.computeBatch(x, y, rows, train, sampleWeights);
-    if (optimizer) {
-      const weights = this.trainableWeights();
-      optimizer.apply(
-        this.k,
-        weights.map((w) => w.ptr),
-        weights.map((w) => w.grad),
-      );
-    }
+    if (train) this.applyGradients();
     return sums;
+  }
+
+  /**
+   * @internal One optimizer update of the trainable weights from their
+   * gradients, then each constrained weight's projection (Keras' order).
+   */
+  applyGradients(): void {
+    const weights = this.trainableWeights();
+    this.optimizer.apply(
+      this.k,
+      weights.map((w) => w.ptr),
+      weights.map((w) => w.grad),
+    );
+    for (const w of weights) if (w.constraint) applyConstraint(this.k, w, w.constraint);
   }
 
   /**

@@ -3,6 +3,7 @@
 //! and each state list's [i] belong together).
 
 use crate::args::Args;
+use gru_core::optim::constrain::{self, NormAxes, NormBounds};
 use gru_core::optim::{adagrad, adam, clip, reduce, regularize, rmsprop, sgd};
 use wasm_bindgen::prelude::*;
 
@@ -125,6 +126,55 @@ pub fn regularize(weights: u32, grad: Option<u32>, l1: f32, l2: f32) -> Result<f
         }
     }
     Ok(regularize::l1_l2(w, g, l1, l2))
+}
+
+/// Rescales the slices of `weights` `[rows, cols]` to bounded L2 norms
+/// (Keras' `MaxNorm`, `UnitNorm`, `MinMaxNorm`): a norm per column when
+/// summed `over_rows` only (Keras' `axis = 0`), per row `over_cols` only, one
+/// over both.
+#[wasm_bindgen(js_name = constrainNorms)]
+#[allow(clippy::too_many_arguments)]
+pub fn constrain_norms(
+    weights: u32,
+    rows: u32,
+    cols: u32,
+    over_rows: bool,
+    over_cols: bool,
+    min: f32,
+    max: f32,
+    rate: f32,
+) -> Result<(), JsError> {
+    if !(min >= 0.0 && min <= max && max.is_finite()) {
+        return Err(JsError::new(&format!("constrainNorms: needs 0 ≤ min ≤ max < ∞, got min {min}, max {max}")));
+    }
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(JsError::new(&format!("constrainNorms: `rate` must be within [0, 1], got {rate}")));
+    }
+    let axes = match (over_rows, over_cols) {
+        (true, false) => NormAxes::Rows,
+        (false, true) => NormAxes::Cols,
+        (true, true) => NormAxes::Both,
+        (false, false) => return Err(JsError::new("constrainNorms: no axis to sum over")),
+    };
+    let mut args = Args::new("constrainNorms");
+    let w = args.write("weights", weights)?;
+    let (rows, cols) = (rows as usize, cols as usize);
+    if rows.checked_mul(cols) != Some(w.len()) {
+        return Err(JsError::new(&format!(
+            "constrainNorms: the weights hold {} floats, not [{rows}, {cols}]",
+            w.len()
+        )));
+    }
+    constrain::bound_norms(w, rows, cols, axes, NormBounds { min, max, rate });
+    Ok(())
+}
+
+/// Zeroes the negative weights (Keras' `NonNeg`).
+#[wasm_bindgen(js_name = constrainNonNegative)]
+pub fn constrain_non_negative(weights: u32) -> Result<(), JsError> {
+    let mut args = Args::new("constrainNonNegative");
+    constrain::non_negative(args.write("weights", weights)?);
+    Ok(())
 }
 
 /// Reduces the gradients of a batch's shares (data-parallel training):

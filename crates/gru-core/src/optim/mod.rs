@@ -5,6 +5,7 @@
 pub mod adagrad;
 pub mod adam;
 pub mod clip;
+pub mod constrain;
 pub mod reduce;
 pub mod regularize;
 pub mod rmsprop;
