@@ -4,11 +4,13 @@
  * - the mul+add peak: twelve independent `acc = acc·m + c` chains on f32x4,
  *   all in registers (twelve is the most V8 keeps in registers without
  *   spilling; see shared/docs/measurements.md);
- * - the GEMM micro-kernel loop: the 4×8 tile a packed GEMM runs (per depth
- *   step two B vectors, four broadcast A values, eight mul+adds into eight
- *   accumulators, constant offsets folded into the loads) over panels that
- *   sit in L1. No GEMM built from this tile can beat it. Its fused form
- *   (`f32x4.relaxed_madd`) is the ceiling of the relaxed-SIMD builds;
+ * - the GEMM micro-kernel loop: the tile a packed GEMM runs over panels that
+ *   sit in L1 (per depth step two B vectors, then for each row a broadcast A
+ *   value and two mul+adds into its two accumulators, constant offsets
+ *   folded into the loads): 4×8 with separate multiplies and adds, the
+ *   ceiling of the plain builds; 6×8 with `f32x4.relaxed_madd`, the
+ *   relaxed-SIMD builds' (see crates/gru-core/src/gemm/kernel.rs). No GEMM
+ *   built from the tile can beat its loop;
  * - streaming reads: the bytes per second one thread reads from a buffer of
  *   a given size (a GRU's recurrent kernel), which bounds a matrix–vector
  *   product, where every weight is read once per time step.
@@ -66,23 +68,26 @@ export async function measurePeak(): Promise<number> {
   return bestOf(() => run(iterations), iterations * CHAINS * 8);
 }
 
-/** Depth of the packed panels: A is DEPTH × 4 floats (4 KiB), B DEPTH × 8 (8 KiB). */
+/** Depth of the packed panels: A is DEPTH × rows floats, B DEPTH × 8 (8 KiB). */
 const DEPTH = 256;
-const B_OFFSET = 4 * 4 * DEPTH;
 
 function microKernelModule(fused: boolean): Uint8Array<ArrayBuffer> {
-  // Params: 0 = repetitions. Locals: 1..8 accumulators c[row][half], 9, 10 = b
-  // halves, 11 = broadcast a; 12 = A pointer, 13 = B pointer, 14 = B end.
-  const [b0, b1, a, pa, pb, end] = [9, 10, 11, 12, 13, 14];
-  const body: number[] = [2, 11, V128, 3, 0x7f];
+  const rows = fused ? 6 : 4;
+  const bOffset = 4 * rows * DEPTH;
+  // Params: 0 = repetitions. Locals: 1..2·rows accumulators c[row][half],
+  // then the two B halves, the broadcast a, the A and B pointers, B's end.
+  const accumulators = 2 * rows;
+  const [b0, b1, a] = [accumulators + 1, accumulators + 2, accumulators + 3];
+  const [pa, pb, end] = [a + 1, a + 2, a + 3];
+  const body: number[] = [2, accumulators + 3, V128, 3, 0x7f];
   body.push(op.loop, op.blockTypeEmpty); // one repetition: the whole depth
   body.push(op.i32Const, ...sleb(0), op.localSet, pa);
-  body.push(op.i32Const, ...sleb(B_OFFSET), op.localSet, pb);
-  body.push(op.i32Const, ...sleb(B_OFFSET + 32 * DEPTH), op.localSet, end);
+  body.push(op.i32Const, ...sleb(bOffset), op.localSet, pb);
+  body.push(op.i32Const, ...sleb(bOffset + 32 * DEPTH), op.localSet, end);
   body.push(op.loop, op.blockTypeEmpty); // one depth step
   body.push(op.localGet, pb, ...simd.load(0), op.localSet, b0);
   body.push(op.localGet, pb, ...simd.load(16), op.localSet, b1);
-  for (let row = 0; row < 4; row++) {
+  for (let row = 0; row < rows; row++) {
     body.push(op.localGet, pa, ...simd.load32Splat(4 * row), op.localSet, a);
     for (const [half, b] of [
       [0, b0],
@@ -94,27 +99,32 @@ function microKernelModule(fused: boolean): Uint8Array<ArrayBuffer> {
       body.push(op.localSet, acc);
     }
   }
-  body.push(op.localGet, pa, op.i32Const, ...sleb(16), op.i32Add, op.localSet, pa);
+  body.push(op.localGet, pa, op.i32Const, ...sleb(4 * rows), op.i32Add, op.localSet, pa);
   body.push(op.localGet, pb, op.i32Const, ...sleb(32), op.i32Add, op.localTee, pb);
   body.push(op.localGet, end, op.i32Ne, op.brIf, 0, op.end);
   body.push(op.localGet, 0, op.i32Const, 1, op.i32Sub, op.localTee, 0, op.brIf, 0, op.end);
   // Every accumulator feeds the result, so none of the work is dead.
   body.push(op.localGet, 1);
-  for (let acc = 2; acc <= 8; acc++) body.push(op.localGet, acc, ...simd.f32x4Add);
+  for (let acc = 2; acc <= accumulators; acc++) body.push(op.localGet, acc, ...simd.f32x4Add);
   body.push(...simd.f32x4ExtractLane0);
   return moduleWith(1, body, 1);
 }
 
-/** GFLOP/s of the micro-kernel loop; `fused` needs a runtime with relaxed SIMD. */
+/**
+ * GFLOP/s of the micro-kernel loop: 4×8 with separate multiplies and adds,
+ * 6×8 `fused` (which needs a runtime with relaxed SIMD).
+ */
 export async function measureMicroKernel(options: { fused?: boolean } = {}): Promise<number> {
-  const module = await WebAssembly.compile(microKernelModule(options.fused ?? false));
+  const fused = options.fused ?? false;
+  const rows = fused ? 6 : 4;
+  const module = await WebAssembly.compile(microKernelModule(fused));
   const instance = await WebAssembly.instantiate(module);
   const run = instance.exports.run as (repetitions: number) => number;
   const memory = new Float32Array((instance.exports.memory as WebAssembly.Memory).buffer);
-  for (let i = 0; i < (B_OFFSET + 32 * DEPTH) / 4; i++) memory[i] = 1e-3 * (i % 7);
+  for (let i = 0; i < (rows + 8) * DEPTH; i++) memory[i] = 1e-3 * (i % 7);
   const repetitions = 4000;
   for (let i = 0; i < 20; i++) run(10); // tier the function up: V8 does not replace a running call
-  return bestOf(() => run(repetitions), repetitions * DEPTH * 64);
+  return bestOf(() => run(repetitions), repetitions * DEPTH * rows * 16);
 }
 
 function streamModule(pages: number): Uint8Array<ArrayBuffer> {

@@ -17,9 +17,11 @@ build_kernel() {
 }
 
 build_kernel simd "-C target-feature=+simd128"
-# The relaxed-SIMD builds differ only in the GEMM micro-kernel's multiply-add
-# (f32x4.relaxed_madd: fused where the machine has FMA).
-build_kernel simd-relaxed "-C target-feature=+simd128,+relaxed-simd"
+# The relaxed-SIMD builds differ only in the GEMM micro-kernel: its multiply-
+# adds (f32x4.relaxed_madd: fused where the machine has FMA) and 6-row tiles,
+# which V8 keeps in registers only in LLVM's source order (see
+# crates/gru-core/src/gemm/kernel.rs).
+build_kernel simd-relaxed "-C target-feature=+simd128,+relaxed-simd -C llvm-args=-pre-RA-sched=source"
 
 # The link arguments make rust-lld import a shared memory (up to 1 GiB) and
 # export the thread-local-storage symbols wasm-bindgen's thread transform
@@ -28,6 +30,6 @@ THREADS_LINK="-C link-arg=--shared-memory -C link-arg=--import-memory -C link-ar
 -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
 -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
 build_kernel threads "-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals $THREADS_LINK"
-build_kernel threads-relaxed "-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals $THREADS_LINK"
+build_kernel threads-relaxed "-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals -C llvm-args=-pre-RA-sched=source $THREADS_LINK"
 
 npx tsc -p tsconfig.build.json

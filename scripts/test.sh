@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 cargo test --workspace
+# The relaxed-SIMD builds' 6-row GEMM tiles, on the native lanes.
+cargo test -p gru-core --features tall-tiles
 echo "vitest on $(node --version)"
 npx vitest run
 echo "vitest on $("$NODE_LTS" --version)"

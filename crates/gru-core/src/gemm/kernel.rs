@@ -1,12 +1,26 @@
 //! The register-tiled micro-kernel: `C[MR×NR] ← α·A_panel·B_panel + β·C`.
 //!
-//! A 4×8 tile keeps eight `f32x4` accumulators live, the shape that reached
-//! the wasm SIMD peak on this project's machine (4×12 and wider spilled
-//! registers in V8; see shared/docs/measurements.md).
+//! Eight columns (two `f32x4` vectors) by [`MR`] rows. With separate
+//! multiplies and adds, a 4×8 tile (eight accumulators) is the widest V8
+//! keeps in registers, and taller tiles gain nothing: every shape ran at
+//! ≈ 45 GFLOP/s on this project's machine (see shared/docs/measurements.md).
+//! With relaxed SIMD's fused multiply-add no product needs a register of its
+//! own, and a 6×8 tile (twelve accumulators) loads two B vectors and six
+//! broadcasts per twelve multiply-adds where 4×8 loads six per eight:
+//! hand-assembled loops (bench/peak.ts) ran at 59–60 GFLOP/s against 49–51.
+//! That takes fifteen live vectors, V8's limit, so each row's broadcast must
+//! die before the next row's is loaded: the relaxed builds keep LLVM's
+//! source order (`-pre-RA-sched=source`, scripts/build.sh), whose default
+//! schedule holds five broadcasts at once, spills, and ran the tile at 40.
 
 use crate::simd::F32x4;
 
-/// Rows of C per micro-tile.
+/// Rows of C per micro-tile: 6 where multiply-adds fuse (the relaxed-SIMD
+/// builds; natively with the `tall-tiles` feature, to test that shape), else 4.
+#[cfg(any(target_feature = "relaxed-simd", feature = "tall-tiles"))]
+pub const MR: usize = 6;
+/// Rows of C per micro-tile (see the relaxed-SIMD builds' 6).
+#[cfg(not(any(target_feature = "relaxed-simd", feature = "tall-tiles")))]
 pub const MR: usize = 4;
 /// Columns of C per micro-tile (two vectors).
 pub const NR: usize = 8;
@@ -23,7 +37,7 @@ pub const NR: usize = 8;
 /// for `rows` rows of `cols` floats at stride `ldc`; `rows <= MR`, `cols <= NR`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn gemm_4x8<V: F32x4>(
+pub unsafe fn gemm_tile<V: F32x4>(
     kc: usize,
     alpha: f32,
     a: *const f32,
@@ -35,30 +49,21 @@ pub unsafe fn gemm_4x8<V: F32x4>(
     cols: usize,
 ) {
     let zero = V::splat(0.0);
-    let (mut c00, mut c01, mut c10, mut c11) = (zero, zero, zero, zero);
-    let (mut c20, mut c21, mut c30, mut c31) = (zero, zero, zero, zero);
+    let mut tile = [[zero; 2]; MR];
     let (mut a_ptr, mut b_ptr) = (a, b);
     for _ in 0..kc {
         unsafe {
             let b0 = V::load(b_ptr);
             let b1 = V::load(b_ptr.add(4));
-            let a0 = V::splat(*a_ptr);
-            let a1 = V::splat(*a_ptr.add(1));
-            let a2 = V::splat(*a_ptr.add(2));
-            let a3 = V::splat(*a_ptr.add(3));
-            c00 = c00.mul_add(a0, b0);
-            c01 = c01.mul_add(a0, b1);
-            c10 = c10.mul_add(a1, b0);
-            c11 = c11.mul_add(a1, b1);
-            c20 = c20.mul_add(a2, b0);
-            c21 = c21.mul_add(a2, b1);
-            c30 = c30.mul_add(a3, b0);
-            c31 = c31.mul_add(a3, b1);
+            for (i, row) in tile.iter_mut().enumerate() {
+                let broadcast = V::splat(*a_ptr.add(i));
+                row[0] = row[0].mul_add(broadcast, b0);
+                row[1] = row[1].mul_add(broadcast, b1);
+            }
             a_ptr = a_ptr.add(MR);
             b_ptr = b_ptr.add(NR);
         }
     }
-    let tile = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
     let alpha_v = V::splat(alpha);
     if rows == MR && cols == NR {
         for (i, row) in tile.iter().enumerate() {
@@ -88,9 +93,9 @@ pub unsafe fn gemm_4x8<V: F32x4>(
 /// products over it are matrix–vector products: every B value is loaded
 /// once and used `R` times, so what costs is loads. Spanning `P` panels
 /// shares each broadcast of A among `2P` vector multiply-adds (one row over
-/// four panels: 9 loads per 64 FLOP where one panel takes 12), and a 4×8
-/// tile would spend `4 − R` of its rows on padding. The sums run over
-/// `p = 0, 1, …` in order, as in [`gemm_4x8`], so a row of C is bit for bit
+/// four panels: 9 loads per 64 FLOP where one panel takes 12), and a full
+/// tile would spend `MR − R` of its rows on padding. The sums run over
+/// `p = 0, 1, …` in order, as in [`gemm_tile`], so a row of C is bit for bit
 /// the same whatever computes it: one sequence predicts as it does in a
 /// batch.
 ///

@@ -28,8 +28,12 @@ use pack::{pack_a, pack_b};
 
 /// Depth of one packed block: an `KC × NR` B panel is 8 KiB, L1-resident.
 pub const KC: usize = 256;
-/// Rows of A per packed block: `MC × KC` floats (128 KiB) sit in L2.
-pub const MC: usize = 128;
+/// Rows of A per packed block, whole micro-tiles: `MC × KC` floats (128 KiB
+/// with 4-row tiles, 192 KiB with 6) sit in L2.
+pub const MC: usize = 32 * MR;
+/// Fewer rows than this are products with a few vectors, read straight from
+/// A with no packing (see [`few_rows_times_panels`]).
+const FEW_ROWS: usize = 4;
 /// Columns of B per packed block.
 pub const NC: usize = 1024;
 
@@ -148,7 +152,7 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
             // LOOP 3
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                if mc < MR {
+                if mc < FEW_ROWS {
                     // One sequence's state, or a few: matrix–vector-like
                     // products, read straight from A, with no packing.
                     let c_rows = &mut c_data[ic * ldc + jc..(ic + mc - 1) * ldc + jc + nc];
@@ -186,8 +190,8 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
                         // SAFETY: the panels hold kc*MR and kc*NR floats
                         // (chunks_exact), and `tile` spans exactly the
                         // `rows × cols` floats at stride ldc that are written.
-                        // A ragged panel's rows would leave part of a 4×8
-                        // tile to padding: they read their lanes of A.
+                        // A ragged panel of up to three rows would leave most
+                        // of a tile to padding: they read their lanes of A.
                         unsafe {
                             match rows {
                                 1 => {
@@ -217,7 +221,7 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
                                     ldc,
                                     cols,
                                 ),
-                                _ => kernel::gemm_4x8::<Lanes>(kc, alpha, a, b, beta_block, c, ldc, rows, cols),
+                                _ => kernel::gemm_tile::<Lanes>(kc, alpha, a, b, beta_block, c, ldc, rows, cols),
                             }
                         }
                     }

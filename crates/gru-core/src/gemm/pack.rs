@@ -17,17 +17,13 @@ pub fn pack_a(a: &MatRef, row0: usize, mc: usize, col0: usize, kc: usize, out: &
         let dst = &mut out[base..base + kc * MR];
         if cs == 1 && valid == MR {
             // Row-major A (a GRU state, an input batch), a full panel:
-            // interleave MR contiguous row segments, column by column (a
-            // loop the compiler turns into 4×4 vector transposes).
+            // interleave MR contiguous row segments, column by column.
             let start = r0 * rs + col0;
-            let (a0, a1, a2, a3) = (
-                &data[start..start + kc],
-                &data[start + rs..start + rs + kc],
-                &data[start + 2 * rs..start + 2 * rs + kc],
-                &data[start + 3 * rs..start + 3 * rs + kc],
-            );
-            for ((((group, &v0), &v1), &v2), &v3) in dst.chunks_exact_mut(MR).zip(a0).zip(a1).zip(a2).zip(a3) {
-                group.copy_from_slice(&[v0, v1, v2, v3]);
+            let segments: [&[f32]; MR] = core::array::from_fn(|i| &data[start + i * rs..start + i * rs + kc]);
+            for (p, group) in dst.chunks_exact_mut(MR).enumerate() {
+                for (slot, segment) in group.iter_mut().zip(&segments) {
+                    *slot = segment[p];
+                }
             }
         } else if cs == 1 {
             // A ragged panel: zeros below the last row.

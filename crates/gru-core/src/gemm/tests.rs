@@ -100,7 +100,7 @@ fn alpha_and_beta() {
 }
 
 /// Each row of C is summed in the same order whatever tile computes it (a
-/// 4×8 tile, a lone row inside a packed block, a one-row product): one
+/// full tile, a lone row inside a packed block, a one-row product): one
 /// sequence gives bit for bit what it gives inside a batch.
 #[test]
 fn a_row_alone_equals_its_row_in_the_product() {

@@ -13,7 +13,7 @@ use crate::ops::start_from_bias;
 /// the GEMM's row block [`MC`] and depth block [`KC`], so the chunks tile
 /// and sum exactly as one product over all rows would: the results are the
 /// same bit for bit.
-const ROWS_PER_CHECK: usize = 16 * 1024;
+const ROWS_PER_CHECK: usize = 15 * 1024;
 const _: () = assert!(ROWS_PER_CHECK.is_multiple_of(MC) && ROWS_PER_CHECK.is_multiple_of(KC));
 
 /// Sizes of one dense call.
