@@ -144,6 +144,21 @@ pub unsafe fn gemm_rxn<V: F32x4, const R: usize, const P: usize>(
                 a_ptrs[0] = a_ptrs[0].add(a_stride);
                 continue;
             }
+            if P == 1 {
+                // One panel: each row's broadcast dies after its two
+                // multiply-adds (as in `gemm_tile`), where the general form
+                // below holds all R at once (for five rows, more registers
+                // than V8 has).
+                let (b0, b1) = (V::load(panels[0]), V::load(panels[0].add(4)));
+                for (row, a_ptr) in acc.iter_mut().zip(a_ptrs.iter_mut()) {
+                    let broadcast = V::splat(**a_ptr);
+                    *a_ptr = a_ptr.add(a_stride);
+                    row[0][0] = row[0][0].mul_add(broadcast, b0);
+                    row[0][1] = row[0][1].mul_add(broadcast, b1);
+                }
+                panels[0] = panels[0].add(NR);
+                continue;
+            }
             let mut broadcasts = [zero; R];
             for (broadcast, a_ptr) in broadcasts.iter_mut().zip(a_ptrs.iter_mut()) {
                 *broadcast = V::splat(**a_ptr);

@@ -190,37 +190,15 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
                         // SAFETY: the panels hold kc*MR and kc*NR floats
                         // (chunks_exact), and `tile` spans exactly the
                         // `rows × cols` floats at stride ldc that are written.
-                        // A ragged panel of up to three rows would leave most
-                        // of a tile to padding: they read their lanes of A.
+                        // A ragged panel's rows would leave part of a tile
+                        // to padding: they read their lanes of A instead.
                         unsafe {
                             match rows {
-                                1 => {
-                                    kernel::gemm_rxn::<Lanes, 1, 1>(kc, alpha, [a], MR, b, 0, beta_block, c, ldc, cols)
-                                }
-                                2 => kernel::gemm_rxn::<Lanes, 2, 1>(
-                                    kc,
-                                    alpha,
-                                    [a, a.add(1)],
-                                    MR,
-                                    b,
-                                    0,
-                                    beta_block,
-                                    c,
-                                    ldc,
-                                    cols,
-                                ),
-                                3 => kernel::gemm_rxn::<Lanes, 3, 1>(
-                                    kc,
-                                    alpha,
-                                    [a, a.add(1), a.add(2)],
-                                    MR,
-                                    b,
-                                    0,
-                                    beta_block,
-                                    c,
-                                    ldc,
-                                    cols,
-                                ),
+                                1 => panel_rows::<1>(kc, alpha, a, b, beta_block, c, ldc, cols),
+                                2 => panel_rows::<2>(kc, alpha, a, b, beta_block, c, ldc, cols),
+                                3 => panel_rows::<3>(kc, alpha, a, b, beta_block, c, ldc, cols),
+                                4 if MR > 4 => panel_rows::<4>(kc, alpha, a, b, beta_block, c, ldc, cols),
+                                5 if MR > 5 => panel_rows::<5>(kc, alpha, a, b, beta_block, c, ldc, cols),
                                 _ => kernel::gemm_tile::<Lanes>(kc, alpha, a, b, beta_block, c, ldc, rows, cols),
                             }
                         }
@@ -229,6 +207,28 @@ fn run(alpha: f32, a: MatRef, b: RightHandSide, beta: f32, mut c: MatMut, ws: &m
             }
         }
     }
+}
+
+/// The first `R` rows of a packed A panel (fewer than a tile's [`MR`]) times
+/// one B panel, into `R` rows of C.
+///
+/// # Safety
+/// As [`kernel::gemm_rxn`] with `a` a packed panel of `kc × MR` floats and
+/// `b` one B panel.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn panel_rows<const R: usize>(
+    kc: usize,
+    alpha: f32,
+    a: *const f32,
+    b: *const f32,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+) {
+    let rows: [*const f32; R] = core::array::from_fn(|i| unsafe { a.add(i) });
+    unsafe { kernel::gemm_rxn::<Lanes, R, 1>(kc, alpha, rows, MR, b, 0, beta, c, ldc, cols) }
 }
 
 /// `C[rows × nc] ← α·A[row0 .., col0 .. col0 + kc]·B_block + β·C` for fewer
