@@ -265,8 +265,9 @@ for (const config of configs) {
     threads: 1,
     timings: await tfjsTimings(config, 'wasm', repeat(large ? 2 : 3, 5)),
   });
-  // TensorFlow.js' cpu backend takes about 16 s per medium step here: small only.
-  if (small) {
+  // TensorFlow.js' cpu backend takes about 16 s per medium step here (some
+  // 90 s for the row) and eight times that per large one: small and medium.
+  if (!large) {
     systemRows.push({
       config,
       system: 'TensorFlow.js cpu',
