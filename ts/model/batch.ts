@@ -1,5 +1,6 @@
 /** Per-batch sums of loss and metrics, and their averages over an epoch, as Keras reports them. */
 import type { Logs } from './callbacks.js';
+import type { Metric } from './metrics.js';
 
 /** The samples of one batch: how many, and their time steps (which fill a `null` time axis). */
 export interface BatchRows {
@@ -13,7 +14,7 @@ export interface BatchSums {
   samples: number;
   /** The batch's loss times its sequence count (epochs average over sequences, as Keras). */
   loss: number;
-  /** Σ metric over the loss samples that count (unpadded steps). */
+  /** The metrics' statistics (see `Metric.statistics`), one after another. */
   metrics: number[];
   /**
    * How many loss samples count (unpadded steps): the batch's loss is their
@@ -26,24 +27,24 @@ export interface BatchSums {
 export interface Totals {
   samples: number;
   loss: number;
-  metricWeight: number;
   metrics: number[];
 }
 
 export function addBatch(totals: Totals, sums: BatchSums): void {
   totals.samples += sums.samples;
   totals.loss += sums.loss;
-  totals.metricWeight += sums.metricWeight;
   sums.metrics.forEach((m, i) => {
     totals.metrics[i] = (totals.metrics[i] ?? 0) + m;
   });
 }
 
-/** The logs of an epoch: loss per sequence, metrics per counted loss sample. */
-export function averages(names: readonly string[], totals: Totals): Logs {
+/** The logs so far: loss per sequence, each metric from its summed statistics. */
+export function averages(metrics: readonly Metric[], totals: Totals): Logs {
   const logs: Logs = { loss: totals.loss / totals.samples };
-  names.slice(1).forEach((name, i) => {
-    logs[name] = totals.metricWeight > 0 ? (totals.metrics[i] ?? 0) / totals.metricWeight : 0;
-  });
+  let offset = 0;
+  for (const metric of metrics) {
+    logs[metric.name] = metric.result(totals.metrics.slice(offset, offset + metric.size));
+    offset += metric.size;
+  }
   return logs;
 }

@@ -1,7 +1,10 @@
 /**
  * Metrics, computed on each batch's predictions in place (views into the
  * kernel's memory). Names follow TensorFlow.js: `accuracy` (reported as
- * `acc`) resolves to the accuracy that fits the loss.
+ * `acc`) resolves to the accuracy that fits the loss. Each metric sums a
+ * few statistics over the batches (and workers' shares of a batch) and is
+ * computed from their totals, as Keras' stateful metrics are: a mean from
+ * its sum and weight, precision from true and predicted positives.
  */
 import type { LossName } from '../kernel/types.js';
 
@@ -11,24 +14,134 @@ export type SampleMetric = (pred: Float32Array, target: Float32Array, n: number,
 export interface Metric {
   /** The key in logs and history. */
   name: string;
-  fn: SampleMetric;
+  /** How many statistics `statistics` returns. */
+  size: number;
+  /**
+   * The statistics of one batch's `samples` loss samples (rows of `width`),
+   * each weighed by `weights[n]` (1 without; 0 for a padded step).
+   */
+  statistics(
+    pred: Float32Array,
+    target: Float32Array,
+    samples: number,
+    width: number,
+    weights?: Float32Array,
+  ): number[];
+  /** The metric from statistics summed over batches. */
+  result(sums: readonly number[]): number;
 }
 
-/** Σₙ wₙ·metric(n) over the batch's loss samples (`wₙ = 1` without weights). */
-export function metricSum(
-  metric: Metric,
-  pred: Float32Array,
-  target: Float32Array,
-  samples: number,
-  width: number,
-  weights?: Float32Array,
-): number {
-  let sum = 0;
-  for (let n = 0; n < samples; n++) {
-    const w = weights ? (weights[n] as number) : 1;
-    if (w !== 0) sum += w * metric.fn(pred, target, n, width);
+/** A ratio whose denominator is 0 counts as 0 (Keras' `divide_no_nan`). */
+const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : 0);
+
+/** The weighted mean of a per-sample metric: statistics `[Σ w·metric, Σ w]`. */
+function mean(name: string, fn: SampleMetric): Metric {
+  return {
+    name,
+    size: 2,
+    statistics(pred, target, samples, width, weights) {
+      let [sum, weight] = [0, 0];
+      for (let n = 0; n < samples; n++) {
+        const w = weights ? (weights[n] as number) : 1;
+        if (w === 0) continue;
+        sum += w * fn(pred, target, n, width);
+        weight += w;
+      }
+      return [sum, weight];
+    },
+    result: ([sum = 0, weight = 0]) => ratio(sum, weight),
+  };
+}
+
+/**
+ * Keras' `Precision` (true positives over predicted positives) or `Recall`
+ * (over actual positives) at threshold 0.5, over every output value: a
+ * prediction above 0.5 is positive, a nonzero target is. Statistics
+ * `[true positives, denominator]`, weighted.
+ */
+function confusionRatio(name: string, over: 'predicted' | 'actual'): Metric {
+  return {
+    name,
+    size: 2,
+    statistics(pred, target, samples, width, weights) {
+      let [truePositives, denominator] = [0, 0];
+      for (let n = 0; n < samples; n++) {
+        const w = weights ? (weights[n] as number) : 1;
+        if (w === 0) continue;
+        for (let j = n * width; j < (n + 1) * width; j++) {
+          const [predicted, actual] = [(pred[j] as number) > 0.5, (target[j] as number) !== 0];
+          if (predicted && actual) truePositives += w;
+          if (over === 'predicted' ? predicted : actual) denominator += w;
+        }
+      }
+      return [truePositives, denominator];
+    },
+    result: ([truePositives = 0, denominator = 0]) => ratio(truePositives, denominator),
+  };
+}
+
+/** Keras' `AUC()` thresholds: −ε, 1/199 … 198/199, 1 + ε (as float32). */
+const AUC_THRESHOLDS = Float32Array.from({ length: 200 }, (_, i) =>
+  i === 0 ? -1e-7 : i === 199 ? 1 + 1e-7 : i / 199,
+);
+
+/** How many of the AUC thresholds lie strictly below `p` (0 … 200). */
+function thresholdsBelow(p: number): number {
+  let [lo, hi] = [0, AUC_THRESHOLDS.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((AUC_THRESHOLDS[mid] as number) < p) lo = mid + 1;
+    else hi = mid;
   }
-  return sum;
+  return lo;
+}
+
+/**
+ * Keras' `AUC()`: the area under the ROC curve over 200 thresholds, by
+ * trapezoids, over every output value (a nonzero target is positive).
+ * Statistics: the weighted counts of positive and of negative values by how
+ * many thresholds lie below them (201 each), from which each threshold's
+ * true and false positives follow.
+ */
+function rocAuc(name: string): Metric {
+  const buckets = AUC_THRESHOLDS.length + 1;
+  return {
+    name,
+    size: 2 * buckets,
+    statistics(pred, target, samples, width, weights) {
+      const counts = new Float64Array(2 * buckets);
+      for (let n = 0; n < samples; n++) {
+        const w = weights ? (weights[n] as number) : 1;
+        if (w === 0) continue;
+        for (let j = n * width; j < (n + 1) * width; j++) {
+          const at = ((target[j] as number) !== 0 ? 0 : buckets) + thresholdsBelow(pred[j] as number);
+          counts[at] = (counts[at] as number) + w;
+        }
+      }
+      return Array.from(counts);
+    },
+    result(sums) {
+      // Values above threshold t are those in buckets t + 1 and up.
+      const above = (offset: number) => {
+        const counts = new Array<number>(AUC_THRESHOLDS.length).fill(0);
+        let total = sums[offset + buckets - 1] ?? 0;
+        for (let t = AUC_THRESHOLDS.length - 1; t >= 0; t--) {
+          counts[t] = total;
+          total += sums[offset + t] ?? 0;
+        }
+        return { counts, total };
+      };
+      const [positives, negatives] = [above(0), above(buckets)];
+      const tpr = positives.counts.map((tp) => ratio(tp, positives.total));
+      const fpr = negatives.counts.map((fp) => ratio(fp, negatives.total));
+      let area = 0;
+      for (let t = 0; t + 1 < tpr.length; t++) {
+        area +=
+          ((fpr[t] as number) - (fpr[t + 1] as number)) * (((tpr[t] as number) + (tpr[t + 1] as number)) / 2);
+      }
+      return area;
+    },
+  };
 }
 
 const binaryAccuracy: SampleMetric = (pred, target, n, width) => {
@@ -71,7 +184,7 @@ const squaredLogarithmicError = meanOver(
   (p, y) => (Math.log1p(Math.max(p, EPSILON)) - Math.log1p(Math.max(y, EPSILON))) ** 2,
 );
 
-const byName: Record<string, SampleMetric> = {
+const means: Record<string, SampleMetric> = {
   binaryAccuracy,
   categoricalAccuracy,
   sparseCategoricalAccuracy,
@@ -85,6 +198,8 @@ const byName: Record<string, SampleMetric> = {
   meanSquaredLogarithmicError: squaredLogarithmicError,
 };
 
+const confusionRatios = { precision: 'predicted', recall: 'actual' } as const;
+
 /** Resolves a metric name for a model trained with `loss`. */
 export function resolveMetric(name: string, loss: LossName): Metric {
   if (name === 'accuracy' || name === 'acc') {
@@ -94,11 +209,17 @@ export function resolveMetric(name: string, loss: LossName): Metric {
         : loss === 'sparseCategoricalCrossentropy'
           ? sparseCategoricalAccuracy
           : binaryAccuracy;
-    return { name: 'acc', fn };
+    return mean('acc', fn);
   }
-  const fn = byName[name];
+  if (name === 'auc' || name === 'AUC') return rocAuc('auc');
+  if (Object.hasOwn(confusionRatios, name)) {
+    return confusionRatio(name, confusionRatios[name as keyof typeof confusionRatios]);
+  }
+  const fn = means[name];
   if (!fn) {
-    throw new Error(`unknown metric '${name}' (expected accuracy, ${Object.keys(byName).join(', ')})`);
+    throw new Error(
+      `unknown metric '${name}' (expected accuracy, ${[...Object.keys(means), ...Object.keys(confusionRatios), 'auc'].join(', ')})`,
+    );
   }
-  return { name, fn };
+  return mean(name, fn);
 }

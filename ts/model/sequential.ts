@@ -24,7 +24,7 @@ import { addBatch, averages, type BatchRows, type BatchSums, type Totals } from 
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf, stepsOf } from './data.js';
 import { HostedTraining } from './hosted.js';
-import { type Metric, metricSum, resolveMetric } from './metrics.js';
+import { type Metric, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
 import { summaryTable } from './summary.js';
 import { type FitArgs, type History, train } from './training.js';
@@ -314,7 +314,12 @@ export class Sequential implements TrainingModel {
 
   /** Keys of the logs `fit` reports (without the `val_` ones). */
   get metricsNames(): string[] {
-    return ['loss', ...this.compiledOrThrow.metrics.map((m) => m.name)];
+    return ['loss', ...this.compiledMetrics.map((m) => m.name)];
+  }
+
+  /** @internal The metrics `compile` resolved. */
+  get compiledMetrics(): readonly Metric[] {
+    return this.compiledOrThrow.metrics;
   }
 
   get kernel(): Kernel {
@@ -380,7 +385,7 @@ export class Sequential implements TrainingModel {
     const maskView = prediction.mask === undefined ? undefined : k.view(prediction.mask);
     const predView = k.view(prediction.ptr);
     const targetView = k.view(y);
-    const metricSums = metrics.map((m) => metricSum(m, predView, targetView, samples, width, maskView));
+    const metricSums = metrics.flatMap((m) => m.statistics(predView, targetView, samples, width, maskView));
     const metricWeight = maskView ? maskView.reduce((a, b) => a + b, 0) : samples;
     if (train && grad !== undefined) {
       let d: Ptr | undefined = grad;
@@ -455,12 +460,12 @@ export class Sequential implements TrainingModel {
   async evaluateLogs(x: Tensor, y: Tensor, batchSize: number, indices?: Uint32Array): Promise<Logs> {
     const n = x.shape[0] as number;
     const order = indices ?? Uint32Array.from({ length: n }, (_, i) => i);
-    const totals: Totals = { samples: 0, loss: 0, metricWeight: 0, metrics: [] };
+    const totals: Totals = { samples: 0, loss: 0, metrics: [] };
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = Math.min(batchSize, order.length - start);
       addBatch(totals, await this.step(x, y, order, start, batch, false));
     }
-    return averages(this.metricsNames, totals);
+    return averages(this.compiledMetrics, totals);
   }
 
   /**

@@ -175,7 +175,7 @@ async function trainChecked(
       order[i] = i;
     });
     if (args.shuffle ?? true) random.shuffle(order);
-    const totals: Totals = { samples: 0, loss: 0, metricWeight: 0, metrics: [] };
+    const totals: Totals = { samples: 0, loss: 0, metrics: [] };
     for (let b = 0; b < batchesPerEpoch; b++) {
       const start = b * batchSize;
       const batch = Math.min(batchSize, trainCount - start);
@@ -189,10 +189,10 @@ async function trainChecked(
         );
       }
       addBatch(totals, sums);
-      const batchLogs: Logs = { batch: b, size: batch, ...averages(model.metricsNames, totals) };
+      const batchLogs: Logs = { batch: b, size: batch, ...averages(model.compiledMetrics, totals) };
       await each(callbacks, (cb) => cb.onBatchEnd?.(b, batchLogs));
     }
-    const logs = averages(model.metricsNames, totals);
+    const logs = averages(model.compiledMetrics, totals);
     if (validation) {
       const valLogs = await model.evaluateLogs(validation.x, validation.y, batchSize, validation.indices);
       for (const [key, value] of Object.entries(valLogs)) logs[`val_${key}`] = value;
