@@ -4,7 +4,8 @@
  * `acc`) resolves to the accuracy that fits the loss. Each metric sums a
  * few statistics over the batches (and workers' shares of a batch) and is
  * computed from their totals, as Keras' stateful metrics are: a mean from
- * its sum and weight, precision from true and predicted positives.
+ * its sum and weight, precision from true and predicted positives, AUC
+ * from histograms of the predictions.
  */
 import type { LossName } from '../kernel/types.js';
 
@@ -33,6 +34,25 @@ export interface Metric {
 
 /** A ratio whose denominator is 0 counts as 0 (Keras' `divide_no_nan`). */
 const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : 0);
+
+/**
+ * Calls `visit` with each output value of the loss samples that count, its
+ * target and its sample's weight (1 without weights; padded steps skipped).
+ */
+function eachValue(
+  pred: Float32Array,
+  target: Float32Array,
+  samples: number,
+  width: number,
+  weights: Float32Array | undefined,
+  visit: (prediction: number, target: number, weight: number) => void,
+): void {
+  for (let n = 0; n < samples; n++) {
+    const w = weights ? (weights[n] as number) : 1;
+    if (w === 0) continue;
+    for (let j = n * width; j < (n + 1) * width; j++) visit(pred[j] as number, target[j] as number, w);
+  }
+}
 
 /** The weighted mean of a per-sample metric: statistics `[Σ w·metric, Σ w]`. */
 function mean(name: string, fn: SampleMetric): Metric {
@@ -65,15 +85,11 @@ function confusionRatio(name: string, over: 'predicted' | 'actual'): Metric {
     size: 2,
     statistics(pred, target, samples, width, weights) {
       let [truePositives, denominator] = [0, 0];
-      for (let n = 0; n < samples; n++) {
-        const w = weights ? (weights[n] as number) : 1;
-        if (w === 0) continue;
-        for (let j = n * width; j < (n + 1) * width; j++) {
-          const [predicted, actual] = [(pred[j] as number) > 0.5, (target[j] as number) !== 0];
-          if (predicted && actual) truePositives += w;
-          if (over === 'predicted' ? predicted : actual) denominator += w;
-        }
-      }
+      eachValue(pred, target, samples, width, weights, (p, y, w) => {
+        const [predicted, actual] = [p > 0.5, y !== 0];
+        if (predicted && actual) truePositives += w;
+        if (over === 'predicted' ? predicted : actual) denominator += w;
+      });
       return [truePositives, denominator];
     },
     result: ([truePositives = 0, denominator = 0]) => ratio(truePositives, denominator),
@@ -110,14 +126,10 @@ function rocAuc(name: string): Metric {
     size: 2 * buckets,
     statistics(pred, target, samples, width, weights) {
       const counts = new Float64Array(2 * buckets);
-      for (let n = 0; n < samples; n++) {
-        const w = weights ? (weights[n] as number) : 1;
-        if (w === 0) continue;
-        for (let j = n * width; j < (n + 1) * width; j++) {
-          const at = ((target[j] as number) !== 0 ? 0 : buckets) + thresholdsBelow(pred[j] as number);
-          counts[at] = (counts[at] as number) + w;
-        }
-      }
+      eachValue(pred, target, samples, width, weights, (p, y, w) => {
+        const at = (y !== 0 ? 0 : buckets) + thresholdsBelow(p);
+        counts[at] = (counts[at] as number) + w;
+      });
       return Array.from(counts);
     },
     result(sums) {
