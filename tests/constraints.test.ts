@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gw from '../ts/index.js';
-import { applyConstraint } from '../ts/layers/constraints.js';
+import { applyConstraint, checkConstraint } from '../ts/layers/constraints.js';
 import { flatWeights, maxAbsDiff, weightsOf } from './support/compare.js';
 import { randomUniform } from './support/random.js';
 import { loadIntoTfjs, saveTfjsModel } from './support/tfjs-files.js';
@@ -39,7 +39,8 @@ function projected(values: Float32Array, shape: number[], constraint: gw.Constra
   const ptr = k.alloc(values.length);
   try {
     k.view(ptr).set(values);
-    applyConstraint(k, { name: 'w', shape, ptr, grad: ptr }, constraint);
+    const checked = checkConstraint(constraint, 'test') as NonNullable<ReturnType<typeof checkConstraint>>;
+    applyConstraint(k, { name: 'w', shape, ptr, grad: ptr }, checked);
     return Float32Array.from(k.view(ptr));
   } finally {
     k.free(ptr);

@@ -12,6 +12,7 @@ import type {
 } from '../kernel/types.js';
 import { ActivationLayer } from '../layers/activation.js';
 import { Bidirectional } from '../layers/bidirectional.js';
+import { type CheckedConstraint, CONSTRAINT_DEFAULTS } from '../layers/constraints.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
@@ -152,24 +153,19 @@ function regularizer(config: Record<string, unknown>, key: string, path: Path): 
 }
 
 /** A constraint as Keras and TensorFlow.js write it, every field given. */
-function constraintToJson(value: Constraint | undefined): Record<string, unknown> | null {
+function constraintToJson(value: CheckedConstraint | undefined): Record<string, unknown> | null {
   if (!value) return null;
   switch (value.kind) {
     case 'nonNeg':
       return { class_name: 'NonNeg', config: {} };
     case 'maxNorm':
-      return { class_name: 'MaxNorm', config: { max_value: value.maxValue ?? 2, axis: value.axis ?? 0 } };
+      return { class_name: 'MaxNorm', config: { max_value: value.maxValue, axis: value.axis } };
     case 'unitNorm':
-      return { class_name: 'UnitNorm', config: { axis: value.axis ?? 0 } };
+      return { class_name: 'UnitNorm', config: { axis: value.axis } };
     case 'minMaxNorm':
       return {
         class_name: 'MinMaxNorm',
-        config: {
-          min_value: value.minValue ?? 0,
-          max_value: value.maxValue ?? 1,
-          rate: value.rate ?? 1,
-          axis: value.axis ?? 0,
-        },
+        config: { min_value: value.minValue, max_value: value.maxValue, rate: value.rate, axis: value.axis },
       };
   }
 }
@@ -181,7 +177,7 @@ function constraint(config: Record<string, unknown>, key: string, path: Path): C
   const configPath = at.child('config');
   const axis = (): ConstraintAxis => {
     const value = field(c, 'axis');
-    if (value === undefined || value === null) return 0;
+    if (value === undefined || value === null) return CONSTRAINT_DEFAULTS.axis;
     if (Number.isInteger(value)) return value as number;
     if (Array.isArray(value) && value.length > 0 && value.every((a) => Number.isInteger(a)))
       return value as number[];
@@ -191,15 +187,19 @@ function constraint(config: Record<string, unknown>, key: string, path: Path): C
   };
   switch (className) {
     case 'MaxNorm':
-      return { kind: 'maxNorm', maxValue: number(c, 'max_value', configPath, 2), axis: axis() };
+      return {
+        kind: 'maxNorm',
+        maxValue: number(c, 'max_value', configPath, CONSTRAINT_DEFAULTS.maxNorm.maxValue),
+        axis: axis(),
+      };
     case 'UnitNorm':
       return { kind: 'unitNorm', axis: axis() };
     case 'MinMaxNorm':
       return {
         kind: 'minMaxNorm',
-        minValue: number(c, 'min_value', configPath, 0),
-        maxValue: number(c, 'max_value', configPath, 1),
-        rate: number(c, 'rate', configPath, 1),
+        minValue: number(c, 'min_value', configPath, CONSTRAINT_DEFAULTS.minMaxNorm.minValue),
+        maxValue: number(c, 'max_value', configPath, CONSTRAINT_DEFAULTS.minMaxNorm.maxValue),
+        rate: number(c, 'rate', configPath, CONSTRAINT_DEFAULTS.minMaxNorm.rate),
         axis: axis(),
       };
     case 'NonNeg':

@@ -34,21 +34,29 @@ export function nonNeg(): Constraint {
   return { kind: 'nonNeg' };
 }
 
-/** A norm constraint's bounds, with Keras' defaults filled in. */
-interface NormBounds {
-  min: number;
-  max: number;
-  rate: number;
-}
+/** Keras' defaults for the constraints' fields. */
+export const CONSTRAINT_DEFAULTS = {
+  axis: 0,
+  maxNorm: { maxValue: 2 },
+  minMaxNorm: { minValue: 0, maxValue: 1, rate: 1 },
+} as const;
 
-function boundsOf(constraint: Exclude<Constraint, { kind: 'nonNeg' }>): NormBounds {
+/** A constraint with every field given: Keras' defaults filled in by `checkConstraint`. */
+export type CheckedConstraint = {
+  [K in Constraint['kind']]: Required<Extract<Constraint, { kind: K }>>;
+}[Constraint['kind']];
+
+type NormConstraint = Exclude<CheckedConstraint, { kind: 'nonNeg' }>;
+
+/** A norm constraint's bounds (see the kernel's `constrainNorms`). */
+function boundsOf(constraint: NormConstraint): { min: number; max: number; rate: number } {
   switch (constraint.kind) {
     case 'maxNorm':
-      return { min: 0, max: constraint.maxValue ?? 2, rate: 1 };
+      return { min: 0, max: constraint.maxValue, rate: 1 };
     case 'unitNorm':
       return { min: 1, max: 1, rate: 1 };
     case 'minMaxNorm':
-      return { min: constraint.minValue ?? 0, max: constraint.maxValue ?? 1, rate: constraint.rate ?? 1 };
+      return { min: constraint.minValue, max: constraint.maxValue, rate: constraint.rate };
   }
 }
 
@@ -59,11 +67,33 @@ const FIELDS: Record<Constraint['kind'], readonly string[]> = {
   nonNeg: ['kind'],
 };
 
+/** `value` with Keras' defaults for the fields it leaves out. */
+function withDefaults(value: Constraint): CheckedConstraint {
+  const d = CONSTRAINT_DEFAULTS;
+  switch (value.kind) {
+    case 'nonNeg':
+      return { kind: 'nonNeg' };
+    case 'maxNorm':
+      return { kind: 'maxNorm', maxValue: value.maxValue ?? d.maxNorm.maxValue, axis: value.axis ?? d.axis };
+    case 'unitNorm':
+      return { kind: 'unitNorm', axis: value.axis ?? d.axis };
+    case 'minMaxNorm':
+      return {
+        kind: 'minMaxNorm',
+        minValue: value.minValue ?? d.minMaxNorm.minValue,
+        maxValue: value.maxValue ?? d.minMaxNorm.maxValue,
+        rate: value.rate ?? d.minMaxNorm.rate,
+        axis: value.axis ?? d.axis,
+      };
+  }
+}
+
 /**
  * A constraint argument, checked (its kind, fields, bounds and axes as
- * integers); the axes are checked against a weight's rank when it is built.
+ * integers) and completed with Keras' defaults; the axes are checked against
+ * a weight's rank when it is built.
  */
-export function checkConstraint(value: Constraint | undefined, owner: string): Constraint | undefined {
+export function checkConstraint(value: Constraint | undefined, owner: string): CheckedConstraint | undefined {
   if (value === undefined) return undefined;
   const kind: unknown = value?.kind;
   if (typeof kind !== 'string' || !Object.hasOwn(FIELDS, kind)) {
@@ -78,22 +108,18 @@ export function checkConstraint(value: Constraint | undefined, owner: string): C
         `${owner}: unknown ${value.kind} field '${key}' (expected ${fields.slice(1).join(', ')})`,
       );
   }
-  if (value.kind === 'nonNeg') return { kind: 'nonNeg' };
-  const { min, max, rate } = boundsOf(value);
+  const checked = withDefaults(value);
+  if (checked.kind === 'nonNeg') return checked;
+  const { min, max, rate } = boundsOf(checked);
   if (!(min >= 0 && min <= max && max < Number.POSITIVE_INFINITY))
     throw new Error(`${owner}: ${value.kind} needs 0 ≤ minValue ≤ maxValue < ∞, got ${min} and ${max}`);
   if (!(rate >= 0 && rate <= 1))
     throw new Error(`${owner}: ${value.kind} rate must be within [0, 1], got ${rate}`);
-  const axis: unknown = value.axis ?? 0;
+  const axis: unknown = checked.axis;
   const axes = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? (axis as unknown[]) : [];
   if (axes.length === 0 || !axes.every((a) => Number.isInteger(a)))
     throw new Error(`${owner}: ${value.kind} axis must be an integer or a non-empty list of them`);
-  return { ...value, axis: value.axis ?? 0 };
-}
-
-function axesOf(constraint: Exclude<Constraint, { kind: 'nonNeg' }>): readonly number[] {
-  const axis = constraint.axis ?? 0;
-  return typeof axis === 'number' ? [axis] : axis;
+  return checked;
 }
 
 /**
@@ -102,7 +128,7 @@ function axesOf(constraint: Exclude<Constraint, { kind: 'nonNeg' }>): readonly n
  * weight does not have.
  */
 function normAxes(
-  constraint: Exclude<Constraint, { kind: 'nonNeg' }>,
+  constraint: NormConstraint,
   shape: Shape,
   owner: string,
 ): { matrix: [number, number]; over: { rows: boolean; cols: boolean } } {
@@ -110,7 +136,7 @@ function normAxes(
   if (rank < 1 || rank > 2)
     throw new Error(`${owner}: constraints apply to weights of rank 1 or 2, not ${rank}`);
   const axes = new Set(
-    axesOf(constraint).map((a) => {
+    (typeof constraint.axis === 'number' ? [constraint.axis] : constraint.axis).map((a) => {
       if (a < -rank || a >= rank)
         throw new Error(
           `${owner}: ${constraint.kind} axis ${a} is out of range for a weight of shape [${shape}]`,
@@ -123,12 +149,12 @@ function normAxes(
 }
 
 /** Throws, naming `owner`, unless `constraint` fits a weight of `shape`. */
-export function checkConstraintFits(constraint: Constraint, shape: Shape, owner: string): void {
+export function checkConstraintFits(constraint: CheckedConstraint, shape: Shape, owner: string): void {
   if (constraint.kind !== 'nonNeg') normAxes(constraint, shape, owner);
 }
 
 /** Projects a weight onto its constraint, in place. */
-export function applyConstraint(kernel: Kernel, weight: Weight, constraint: Constraint): void {
+export function applyConstraint(kernel: Kernel, weight: Weight, constraint: CheckedConstraint): void {
   if (constraint.kind === 'nonNeg') {
     kernel.constrainNonNegative(weight.ptr);
     return;

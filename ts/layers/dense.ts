@@ -7,7 +7,7 @@ import type {
   Regularizer,
 } from '../kernel/types.js';
 import { formatShape, type SampleShape, sizeOf } from '../tensor.js';
-import { checkConstraint } from './constraints.js';
+import { type CheckedConstraint, checkConstraint } from './constraints.js';
 import {
   type Activation,
   checkInput,
@@ -38,7 +38,7 @@ export class Dense extends Layer {
   readonly useBias: boolean;
   private readonly initializers: Record<'kernel' | 'bias', InitializerName>;
   readonly regularizers: Record<'kernel' | 'bias', Regularizer | undefined>;
-  readonly constraints: Record<'kernel' | 'bias', Constraint | undefined>;
+  readonly constraints: Record<'kernel' | 'bias', CheckedConstraint | undefined>;
   private w: { kernel: Weight; bias: Weight | undefined } | undefined;
   private saved: { x: Ptr; y: Ptr; rows: number; input: number } | undefined;
 

@@ -6,7 +6,7 @@
  */
 import type { Constraint, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { formatShape, type SampleShape } from '../tensor.js';
-import { checkConstraint } from './constraints.js';
+import { type CheckedConstraint, checkConstraint } from './constraints.js';
 import {
   type Activation,
   checkInput,
@@ -40,7 +40,7 @@ export class Embedding extends Layer {
   readonly maskZero: boolean;
   private readonly initializer: InitializerName;
   readonly regularizer: Regularizer | undefined;
-  readonly constraint: Constraint | undefined;
+  readonly constraint: CheckedConstraint | undefined;
   private table: Weight | undefined;
   private saved: { ids: Ptr; rows: number } | undefined;
 

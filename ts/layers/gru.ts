@@ -3,7 +3,7 @@ import type { Constraint, GruConfig, GruDims, InitializerName, Ptr, Regularizer 
 import { nextSeed, Random } from '../random.js';
 import { formatShape, type SampleShape, sizeOf, Tensor } from '../tensor.js';
 import type { GruPartCall } from '../worker/protocol.js';
-import { checkConstraint } from './constraints.js';
+import { type CheckedConstraint, checkConstraint } from './constraints.js';
 import { checkRate } from './dropout.js';
 import {
   type Activation,
@@ -64,7 +64,7 @@ export class Gru extends Layer {
   readonly useBias: boolean;
   private readonly initializers: Record<'kernel' | 'recurrent' | 'bias', InitializerName>;
   readonly regularizers: Record<'kernel' | 'recurrent' | 'bias', Regularizer | undefined>;
-  readonly constraints: Record<'kernel' | 'recurrent' | 'bias', Constraint | undefined>;
+  readonly constraints: Record<'kernel' | 'recurrent' | 'bias', CheckedConstraint | undefined>;
   private w: { kernel: Weight; recurrentKernel: Weight; bias: Weight | undefined } | undefined;
   readonly dropout: number;
   readonly recurrentDropout: number;

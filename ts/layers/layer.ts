@@ -7,10 +7,10 @@
 import { kernel as loadedKernel } from '../backend.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ScratchBuffers } from '../kernel/scratch.js';
-import type { Constraint, InitializerName, Ptr, Regularizer } from '../kernel/types.js';
+import type { InitializerName, Ptr, Regularizer } from '../kernel/types.js';
 import { nextSeed } from '../random.js';
 import { fitsShape, formatShape, type SampleShape, type Shape, sizeOf, Tensor } from '../tensor.js';
-import { checkConstraintFits } from './constraints.js';
+import { type CheckedConstraint, checkConstraintFits } from './constraints.js';
 
 /** A batch flowing between layers: its allocation and shape (batch first). */
 export interface Activation {
@@ -28,7 +28,7 @@ export interface WeightTraining {
   /** A penalty on the weight, added to the loss (Keras' regularizers). */
   regularizer?: Regularizer | undefined;
   /** A projection applied after each optimizer update (Keras' constraints). */
-  constraint?: Constraint | undefined;
+  constraint?: CheckedConstraint | undefined;
 }
 
 /** A trainable weight and its gradient buffer. */

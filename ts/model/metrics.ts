@@ -35,10 +35,19 @@ export interface Metric {
 /** A ratio whose denominator is 0 counts as 0 (Keras' `divide_no_nan`). */
 const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : 0);
 
-/**
- * Calls `visit` with each output value of the loss samples that count, its
- * target and its sample's weight (1 without weights; padded steps skipped).
- */
+/** Calls `visit` with each loss sample that counts and its weight (1 without weights; padded steps skipped). */
+function eachSample(
+  samples: number,
+  weights: Float32Array | undefined,
+  visit: (n: number, weight: number) => void,
+): void {
+  for (let n = 0; n < samples; n++) {
+    const w = weights ? (weights[n] as number) : 1;
+    if (w !== 0) visit(n, w);
+  }
+}
+
+/** Calls `visit` with each output value of the loss samples that count, its target and its sample's weight. */
 function eachValue(
   pred: Float32Array,
   target: Float32Array,
@@ -47,11 +56,9 @@ function eachValue(
   weights: Float32Array | undefined,
   visit: (prediction: number, target: number, weight: number) => void,
 ): void {
-  for (let n = 0; n < samples; n++) {
-    const w = weights ? (weights[n] as number) : 1;
-    if (w === 0) continue;
+  eachSample(samples, weights, (n, w) => {
     for (let j = n * width; j < (n + 1) * width; j++) visit(pred[j] as number, target[j] as number, w);
-  }
+  });
 }
 
 /** The weighted mean of a per-sample metric: statistics `[Σ w·metric, Σ w]`. */
@@ -61,12 +68,10 @@ function mean(name: string, fn: SampleMetric): Metric {
     size: 2,
     statistics(pred, target, samples, width, weights) {
       let [sum, weight] = [0, 0];
-      for (let n = 0; n < samples; n++) {
-        const w = weights ? (weights[n] as number) : 1;
-        if (w === 0) continue;
+      eachSample(samples, weights, (n, w) => {
         sum += w * fn(pred, target, n, width);
         weight += w;
-      }
+      });
       return [sum, weight];
     },
     result: ([sum = 0, weight = 0]) => ratio(sum, weight),
