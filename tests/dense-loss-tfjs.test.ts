@@ -112,6 +112,7 @@ describe('losses vs TensorFlow.js', () => {
   );
   const values = randomUniform(2, samples * width, -2, 2);
   const targets = randomUniform(3, samples * width, -2, 2);
+  const signs = binary.map((b) => 2 * b - 1);
 
   type Case = [LossName, Float32Array, Float32Array, (y: tf.Tensor, p: tf.Tensor) => tf.Tensor, number[]];
   const cases: Case[] = [
@@ -175,9 +176,47 @@ describe('losses vs TensorFlow.js', () => {
       },
       [samples, width],
     ],
+    // Keras' hinge formulas: its `maximum(m, 0)`, targets ±1.
+    ['hinge', values, signs, (y, p) => tf.mean(tf.relu(tf.sub(1, tf.mul(y, p))), -1), [samples, width]],
+    // TensorFlow.js' own hinge loss turns 0/1 labels into ±1 as ours does.
+    [
+      'hinge',
+      values,
+      binary,
+      (y, p) => tf.losses.hingeLoss(y, p, undefined, tf.Reduction.NONE),
+      [samples, width],
+    ],
+    [
+      'squaredHinge',
+      values,
+      signs,
+      (y, p) => tf.mean(tf.square(tf.relu(tf.sub(1, tf.mul(y, p)))), -1),
+      [samples, width],
+    ],
+    [
+      'categoricalHinge',
+      values,
+      oneHot,
+      (y, p) => {
+        const positive = tf.sum(tf.mul(y, p), -1);
+        const negative = tf.max(tf.mul(tf.sub(1, y), p), -1);
+        return tf.maximum(0, tf.add(1, tf.sub(negative, positive)));
+      },
+      [samples, width],
+    ],
+    [
+      'cosineSimilarity',
+      values,
+      targets,
+      (y, p) => {
+        const unit = (t: tf.Tensor) => tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-7)));
+        return tf.neg(tf.sum(tf.mul(unit(y), unit(p)), -1));
+      },
+      [samples, width],
+    ],
   ];
-  for (const [name, predictions, truth, metric, truthShape] of cases) {
-    it(name, () => {
+  for (const [index, [name, predictions, truth, metric, truthShape]] of cases.entries()) {
+    it(`${name} (case ${index})`, () => {
       const ours = withTensors((own) => {
         const grad = own(kernel.alloc(predictions.length));
         const value = kernel.loss(
@@ -209,7 +248,22 @@ describe('training with the other losses, as TensorFlow.js trains with them by n
     'logcosh',
     'poisson',
     'kullbackLeiblerDivergence',
+    'hinge',
+    'squaredHinge',
+    'categoricalHinge',
+    'cosineProximity',
   ] as const;
+  // Each loss' usual head and targets: ±1 for the hinges (and the cosine),
+  // one-hot for the categorical hinge, values in (0, 1) for the rest.
+  const heads: Partial<
+    Record<(typeof byName)[number], { activation: gw.Activation; targets?: 'signs' | 'oneHot' }>
+  > = {
+    kullbackLeiblerDivergence: { activation: 'softmax' },
+    hinge: { activation: 'tanh', targets: 'signs' },
+    squaredHinge: { activation: 'tanh', targets: 'signs' },
+    categoricalHinge: { activation: 'linear', targets: 'oneHot' },
+    cosineProximity: { activation: 'linear', targets: 'signs' },
+  };
   for (const [index, loss] of byName.entries()) {
     it(loss, async () => {
       await gw.ready();
@@ -217,7 +271,8 @@ describe('training with the other losses, as TensorFlow.js trains with them by n
       gw.setRandomSeed(30 + index);
       const ours = gw.sequential();
       ours.add(gw.layers.gru({ units, inputShape: [steps, features] }));
-      const activation = loss === 'kullbackLeiblerDivergence' ? 'softmax' : 'sigmoid';
+      const head = heads[loss];
+      const activation = head?.activation ?? 'sigmoid';
       ours.add(gw.layers.dense({ units: outputs, activation }));
       ours.compile({ optimizer: gw.optimizers.sgd({ learningRate: 0.1 }), loss });
       const theirs = tf.sequential();
@@ -226,7 +281,13 @@ describe('training with the other losses, as TensorFlow.js trains with them by n
       theirs.compile({ optimizer: tf.train.sgd(0.1), loss });
       theirs.setWeights(ours.getWeights().map((w) => tf.tensor(w.dataSync(), [...w.shape])));
       const x = randomUniform(40 + index, n * steps * features);
-      const y = randomUniform(50 + index, n * outputs, 0.05, 1);
+      const uniform = randomUniform(50 + index, n * outputs, 0.05, 1);
+      const y =
+        head?.targets === 'signs'
+          ? uniform.map((v) => (v > 0.5 ? 1 : -1))
+          : head?.targets === 'oneHot'
+            ? uniform.map((_, i) => (i % outputs === Math.floor(i / outputs) % outputs ? 1 : 0))
+            : uniform;
       for (let step = 0; step < 3; step++) {
         const value = await ours.trainOnBatch(gw.tensor(x, [n, steps, features]), gw.tensor(y, [n, outputs]));
         const theirValue = (await theirs.trainOnBatch(

@@ -93,8 +93,8 @@ describe.each<KernelFlavour>(['simd', 'threads'])('errors (%s kernel)', (flavour
     const p = k.alloc(6);
     const t = k.alloc(2);
     expect(() =>
-      k.loss('hinge' as 'meanSquaredError', { samples: 2, width: 3 }, { predictions: p, targets: t }),
-    ).toThrow("unknown loss 'hinge'");
+      k.loss('focal' as 'meanSquaredError', { samples: 2, width: 3 }, { predictions: p, targets: t }),
+    ).toThrow("unknown loss 'focal'");
     k.view(t).set([0, 3]);
     expect(() =>
       k.loss('sparseCategoricalCrossentropy', { samples: 2, width: 3 }, { predictions: p, targets: t }),

@@ -58,8 +58,8 @@ describe('errors', () => {
     expect(() => model.compile({ optimizer: 'adamax', loss: 'binaryCrossentropy' })).toThrow(
       "unknown optimizer 'adamax'",
     );
-    expect(() => model.compile({ optimizer: 'adam', loss: 'hinge' as 'mse' })).toThrow(
-      "unknown loss 'hinge'",
+    expect(() => model.compile({ optimizer: 'adam', loss: 'focal' as 'mse' })).toThrow(
+      "unknown loss 'focal'",
     );
     expect(() => model.compile({ optimizer: 'adam', loss: 'mse', metrics: ['f1'] })).toThrow(
       "unknown metric 'f1'",

@@ -14,7 +14,11 @@ export type LossName =
   | 'huber'
   | 'logcosh'
   | 'poisson'
-  | 'kullbackLeiblerDivergence';
+  | 'kullbackLeiblerDivergence'
+  | 'hinge'
+  | 'squaredHinge'
+  | 'categoricalHinge'
+  | 'cosineSimilarity';
 
 /** How a bidirectional layer combines its two directions. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';

@@ -41,6 +41,10 @@ const LOSSES: readonly LossName[] = [
   'logcosh',
   'poisson',
   'kullbackLeiblerDivergence',
+  'hinge',
+  'squaredHinge',
+  'categoricalHinge',
+  'cosineSimilarity',
 ];
 const LOSS_ALIASES = {
   mse: 'meanSquaredError',
@@ -48,6 +52,7 @@ const LOSS_ALIASES = {
   mape: 'meanAbsolutePercentageError',
   msle: 'meanSquaredLogarithmicError',
   kld: 'kullbackLeiblerDivergence',
+  cosineProximity: 'cosineSimilarity',
 } as const satisfies Record<string, LossName>;
 type LossAlias = keyof typeof LOSS_ALIASES;
 

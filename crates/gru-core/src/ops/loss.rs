@@ -1,7 +1,8 @@
 //! Losses with Keras' definitions and reduction: the per-sample loss is the
 //! mean over the last axis (binary cross-entropy, MSE, MAE, MAPE, MSLE,
-//! Huber, log-cosh, Poisson) or the sum over classes (categorical
-//! cross-entropies, Kullback–Leibler divergence); the result is
+//! Huber, log-cosh, Poisson, hinge, squared hinge) or a sum over it
+//! (categorical cross-entropies, Kullback–Leibler divergence, categorical
+//! hinge, cosine similarity); the result is
 //! `Σ_n w_n·loss_n / N` over the `N` samples ("sum over batch size"), with
 //! `w_n = 1` unless sample weights are given.
 //!
@@ -34,6 +35,15 @@ pub enum Loss {
     LogCosh,
     Poisson,
     KullbackLeiblerDivergence,
+    /// `max(1 − y·p, 0)`, targets ±1 (see [`hinge_label`]).
+    Hinge,
+    /// `max(1 − y·p, 0)²`, targets ±1 (see [`hinge_label`]).
+    SquaredHinge,
+    /// `max(1 + max_j (1 − y_j)·p_j − Σ_j y_j·p_j, 0)` per sample, one-hot targets.
+    CategoricalHinge,
+    /// `−Σ_j ŷ_j·p̂_j` per sample, `v̂` being `v` over its L2 norm (Keras'
+    /// `cosine_similarity`, TensorFlow.js' `cosineProximity`).
+    CosineSimilarity,
 }
 
 impl Loss {
@@ -59,14 +69,18 @@ impl Loss {
             "kullbackLeiblerDivergence" | "kullback_leibler_divergence" | "kl_divergence" | "kld" => {
                 Loss::KullbackLeiblerDivergence
             }
+            "hinge" => Loss::Hinge,
+            "squaredHinge" | "squared_hinge" => Loss::SquaredHinge,
+            "categoricalHinge" | "categorical_hinge" => Loss::CategoricalHinge,
+            "cosineSimilarity" | "cosine_similarity" | "cosineProximity" | "cosine_proximity" => Loss::CosineSimilarity,
             other => {
                 return Err(KernelError::new(
                     "loss",
                     format!(
                         "unknown loss '{other}' (expected binaryCrossentropy, categoricalCrossentropy, \
                          sparseCategoricalCrossentropy, meanSquaredError, meanAbsoluteError, \
-                         meanAbsolutePercentageError, meanSquaredLogarithmicError, huber, logcosh, poisson \
-                         or kullbackLeiblerDivergence)"
+                         meanAbsolutePercentageError, meanSquaredLogarithmicError, huber, logcosh, poisson, \
+                         kullbackLeiblerDivergence, hinge, squaredHinge, categoricalHinge or cosineSimilarity)"
                     ),
                 ))
             }
@@ -137,6 +151,8 @@ pub fn loss_forward_backward(
             Loss::KullbackLeiblerDivergence => {
                 kullback_leibler_divergence(p, &targets[n * width..(n + 1) * width], scale, g)
             }
+            Loss::CategoricalHinge => categorical_hinge(p, &targets[n * width..(n + 1) * width], scale, g),
+            Loss::CosineSimilarity => cosine_similarity(p, &targets[n * width..(n + 1) * width], scale, g),
             elementwise_loss => elementwise(p, &targets[n * width..(n + 1) * width], scale, g, |p, y| {
                 elementwise_value_and_slope(elementwise_loss, p, y)
             }),
@@ -180,11 +196,44 @@ fn elementwise_value_and_slope(loss: Loss, p: f64, y: f64) -> (f64, f64) {
         }
         // p − y·log(p + ε)
         Loss::Poisson => (p - y * (p + eps).ln(), 1.0 - y / (p + eps)),
+        // Keras' `maximum(m, 0)`, whose gradient takes the tie m = 0 to m.
+        Loss::Hinge => {
+            let (t, margin) = hinge_margin(p, y);
+            (margin.max(0.0), if margin >= 0.0 { -t } else { 0.0 })
+        }
+        Loss::SquaredHinge => {
+            let (t, margin) = hinge_margin(p, y);
+            let active = margin.max(0.0);
+            (active * active, -2.0 * active * t)
+        }
         Loss::BinaryCrossentropy { .. }
         | Loss::CategoricalCrossentropy { .. }
         | Loss::SparseCategoricalCrossentropy { .. }
-        | Loss::KullbackLeiblerDivergence => unreachable!("{loss:?} is not averaged element by element"),
+        | Loss::KullbackLeiblerDivergence
+        | Loss::CategoricalHinge
+        | Loss::CosineSimilarity => unreachable!("{loss:?} is not averaged element by element"),
     }
+}
+
+/// A hinge loss' target as ±1: a target of 0 counts as −1, any other is
+/// taken as it is. Keras converts 0/1 targets so when every target of the
+/// batch is 0 or 1 (and then 1 stays 1): the same, except in a batch that
+/// mixes 0 with other values, where Keras leaves the 0 (whose loss is then
+/// 1 whatever the prediction). Element by element, a sample's loss does
+/// not depend on the batch it is in, nor on how workers split the batch.
+/// TensorFlow.js converts none: ±1 targets mean the same in all three.
+fn hinge_label(y: f64) -> f64 {
+    if y == 0.0 {
+        -1.0
+    } else {
+        y
+    }
+}
+
+/// `(t, 1 − t·p)` with `t` the ±1 target.
+fn hinge_margin(p: f64, y: f64) -> (f64, f64) {
+    let t = hinge_label(y);
+    (t, 1.0 - t * p)
 }
 
 /// Mean over the row of `f(p, y)`; `f` returns the value and its derivative in `p`.
@@ -244,6 +293,50 @@ fn kullback_leibler_divergence(p: &[f32], y: &[f32], scale: f64, grad: Option<&m
         }
     }
     sum
+}
+
+/// Keras: `max(1 + neg − pos, 0)` with `pos = Σ y·p` and `neg = max((1 − y)·p)`
+/// over the row. As TensorFlow's `reduce_max`, the gradient of `neg` is
+/// shared equally among the entries that reach the maximum; as its
+/// `maximum`, a loss of exactly 0 still passes the gradient.
+fn categorical_hinge(p: &[f32], y: &[f32], scale: f64, grad: Option<&mut [f32]>) -> f64 {
+    let other = |j: usize| (1.0 - f64::from(y[j])) * f64::from(p[j]);
+    let positive: f64 = p.iter().zip(y).map(|(&p, &y)| f64::from(p) * f64::from(y)).sum();
+    let negative = (0..p.len()).map(other).fold(f64::NEG_INFINITY, f64::max);
+    let margin = 1.0 + negative - positive;
+    if let Some(g) = grad {
+        let active = margin >= 0.0;
+        let ties = (0..p.len()).filter(|&j| other(j) == negative).count() as f64;
+        for (j, g) in g.iter_mut().enumerate() {
+            let t = f64::from(y[j]);
+            let from_max = if other(j) == negative { (1.0 - t) / ties } else { 0.0 };
+            *g = if active { (scale * (from_max - t)) as f32 } else { 0.0 };
+        }
+    }
+    margin.max(0.0)
+}
+
+/// The L2 norm's floor in [`cosine_similarity`]: a squared norm below this
+/// counts as this (Keras' and TensorFlow.js' `l2_normalize`, with ε).
+const SQUARED_NORM_FLOOR: f64 = EPSILON as f64;
+
+/// Keras: `−Σ (y / ‖y‖)·(p / ‖p‖)` over the row, each `‖v‖²` at least ε
+/// (so a zero vector has similarity 0). With `s = Σ ŷ·p` and `n = ‖p‖`,
+/// `∂/∂p_j = −ŷ_j / n + s·p_j / n³` (the second term vanishes where the
+/// floor holds `n`).
+fn cosine_similarity(p: &[f32], y: &[f32], scale: f64, grad: Option<&mut [f32]>) -> f64 {
+    let squared_norm = |v: &[f32]| v.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>();
+    let (p_squared, y_squared) = (squared_norm(p), squared_norm(y));
+    let (p_norm, y_norm) = (p_squared.max(SQUARED_NORM_FLOOR).sqrt(), y_squared.max(SQUARED_NORM_FLOOR).sqrt());
+    let projection: f64 = p.iter().zip(y).map(|(&p, &y)| f64::from(p) * f64::from(y) / y_norm).sum();
+    if let Some(g) = grad {
+        let through_norm = if p_squared >= SQUARED_NORM_FLOOR { projection / (p_norm * p_norm * p_norm) } else { 0.0 };
+        for (j, g) in g.iter_mut().enumerate() {
+            let unit_target = f64::from(y[j]) / y_norm;
+            *g = (scale * (-unit_target / p_norm + through_norm * f64::from(p[j]))) as f32;
+        }
+    }
+    -projection / p_norm
 }
 
 enum Target<'a> {
@@ -354,6 +447,15 @@ mod tests {
                 w,
                 width,
             );
+            // 0/1 and ±1 targets, margins on both sides of the hinge.
+            let signs: Vec<f32> = binary.iter().map(|&b| 2.0 * b - 1.0).collect();
+            for targets in [&binary, &signs] {
+                check_gradient(Loss::Hinge, &logits, targets, w, width);
+                check_gradient(Loss::SquaredHinge, &logits, targets, w, width);
+            }
+            check_gradient(Loss::CategoricalHinge, &probs, &one_hot, w, width);
+            check_gradient(Loss::CategoricalHinge, &logits, &one_hot, w, width);
+            check_gradient(Loss::CosineSimilarity, &logits, &probs, w, width);
         }
     }
 
@@ -405,6 +507,30 @@ mod tests {
         // 0.5·log(0.5 / 0.25) + 0.5·log(0.5 / 0.75)
         let kld = value(Loss::KullbackLeiblerDivergence, &[0.25, 0.75], &[0.5, 0.5]);
         assert!((kld - 0.5 * (2f64.ln() + (2.0f64 / 3.0).ln())).abs() < 1e-7, "{kld}");
+        // (max(1 − 0.5, 0) + max(1 − 2, 0)) / 2, a 0 target counting as −1
+        assert_eq!(value(Loss::Hinge, &[0.5, -2.0], &[1.0, 0.0]), 0.25);
+        assert_eq!(value(Loss::Hinge, &[0.5, -2.0], &[1.0, -1.0]), 0.25);
+        assert_eq!(value(Loss::SquaredHinge, &[0.5, -2.0], &[1.0, 0.0]), 0.125);
+        // 1 + max(0.2, 0.5, 0) − 0.3, and 0 past the margin
+        let categorical_hinge = value(Loss::CategoricalHinge, &[0.2, 0.5, 0.3], &[0.0, 0.0, 1.0]);
+        assert!((categorical_hinge - 1.2).abs() < 1e-7, "{categorical_hinge}");
+        assert_eq!(value(Loss::CategoricalHinge, &[-1.0, 0.0, 1.5], &[0.0, 0.0, 1.0]), 0.0);
+        // Keras' examples: orthogonal 0, parallel −1, opposite 1; a zero
+        // vector has similarity 0.
+        assert_eq!(value(Loss::CosineSimilarity, &[1.0, 0.0], &[0.0, 1.0]), 0.0);
+        assert!((value(Loss::CosineSimilarity, &[1.0, 1.0], &[2.0, 2.0]) + 1.0).abs() < 1e-12);
+        assert!((value(Loss::CosineSimilarity, &[-1.0, -1.0], &[1.0, 1.0]) - 1.0).abs() < 1e-12);
+        assert_eq!(value(Loss::CosineSimilarity, &[0.0, 0.0], &[1.0, 1.0]), 0.0);
+    }
+
+    /// Where entries of `(1 − y)·p` tie for the maximum, each takes an equal
+    /// share of its gradient (TensorFlow's `reduce_max`).
+    #[test]
+    fn categorical_hinge_shares_ties() {
+        let mut grad = [0.0; 3];
+        loss_forward_backward(Loss::CategoricalHinge, 1, 3, &[0.4, 0.4, 0.2], &[0.0, 0.0, 1.0], None, Some(&mut grad))
+            .unwrap();
+        assert_eq!(grad, [0.5, 0.5, -1.0]);
     }
 
     #[test]
@@ -442,6 +568,6 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "loss: `targets`[1] = 3 is not a class index in [0, 3)");
-        assert!(Loss::from_name("hinge", false).unwrap_err().to_string().contains("unknown loss 'hinge'"));
+        assert!(Loss::from_name("focal", false).unwrap_err().to_string().contains("unknown loss 'focal'"));
     }
 }
