@@ -46,6 +46,7 @@ export {
 export * as layers from './layers/index.js';
 export type { Callback, Logs } from './model/callbacks.js';
 export * as callbacks from './model/callbacks.js';
+export type { Dataset, DatasetBatch, FitDatasetArgs } from './model/dataset.js';
 export { type CompileArgs, Sequential } from './model/sequential.js';
 export type { FitArgs, History } from './model/training.js';
 export * as optimizers from './optimizers/index.js';

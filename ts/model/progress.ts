@@ -29,12 +29,14 @@ function seconds(ms: number): string {
 
 export class ProgressLogger implements Callback {
   private epochStart = 0;
+  private batchesDone = 0;
   private readonly write: Write;
 
+  /** `batchesPerEpoch` undefined: a dataset of unknown length, counted without a bar. */
   constructor(
     private readonly verbose: 1 | 2,
     private readonly epochs: number,
-    private readonly batchesPerEpoch: number,
+    private readonly batchesPerEpoch: number | undefined,
     write?: Write,
   ) {
     this.write = write ?? ((text) => (nodeStderr ? nodeStderr.write(text) : console.log(text.trimEnd())));
@@ -48,22 +50,30 @@ export class ProgressLogger implements Callback {
   onBatchEnd(batch: number, logs: Logs): void {
     if (this.verbose !== 1) return;
     const done = batch + 1;
+    this.batchesDone = done;
+    const elapsed = performance.now() - this.epochStart;
+    const total = this.batchesPerEpoch;
+    if (total === undefined) {
+      this.write(`\r${done} - ${seconds(elapsed)} - ${format(logs)}\x1b[K`);
+      return;
+    }
     const width = 30;
-    const filled = Math.round((width * done) / this.batchesPerEpoch);
+    const filled = Math.round((width * done) / total);
     const bar =
-      `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? (done === this.batchesPerEpoch ? '=' : '>') : ''}`.padEnd(
+      `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? (done === total ? '=' : '>') : ''}`.padEnd(
         width,
         '.',
       );
-    const elapsed = performance.now() - this.epochStart;
-    const eta = (elapsed / done) * (this.batchesPerEpoch - done);
-    this.write(`\r${done}/${this.batchesPerEpoch} [${bar}] - ETA ${seconds(eta)} - ${format(logs)}\x1b[K`);
+    const eta = (elapsed / done) * (total - done);
+    this.write(`\r${done}/${total} [${bar}] - ETA ${seconds(eta)} - ${format(logs)}\x1b[K`);
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {
     const elapsed = seconds(performance.now() - this.epochStart);
-    if (this.verbose === 1)
-      this.write(`\r${this.batchesPerEpoch}/${this.batchesPerEpoch} - ${elapsed} - ${format(logs)}\x1b[K\n`);
-    else this.write(`Epoch ${epoch + 1}/${this.epochs} - ${elapsed} - ${format(logs)}\n`);
+    if (this.verbose === 1) {
+      const total = this.batchesPerEpoch;
+      const count = total === undefined ? `${this.batchesDone}` : `${total}/${total}`;
+      this.write(`\r${count} - ${elapsed} - ${format(logs)}\x1b[K\n`);
+    } else this.write(`Epoch ${epoch + 1}/${this.epochs} - ${elapsed} - ${format(logs)}\n`);
   }
 }

@@ -23,6 +23,7 @@ import { OnDemand } from '../worker/on-demand.js';
 import { addBatch, averages, type BatchRows, type BatchSums, type Totals } from './batch.js';
 import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf, stepsOf } from './data.js';
+import { type Dataset, evaluateDatasetLogs, type FitDatasetArgs, fitDataset } from './dataset.js';
 import { HostedTraining } from './hosted.js';
 import { type Metric, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
@@ -445,6 +446,15 @@ export class Sequential implements TrainingModel {
   }
 
   /**
+   * Trains on batches that arrive one at a time (see `Dataset`), on this
+   * thread or the data-parallel workers; each batch's tensors are disposed
+   * once used. See `FitDatasetArgs`.
+   */
+  fitDataset(dataset: Dataset, args: FitDatasetArgs = {}): Promise<History> {
+    return fitDataset(this, dataset, args);
+  }
+
+  /**
    * The loss (and metrics) over `x`, `y` in batches: a number without
    * metrics, else `[loss, ...metrics]` as Keras returns them.
    */
@@ -452,7 +462,20 @@ export class Sequential implements TrainingModel {
     const n = samplesOf(this, x, y, 'evaluate');
     const batchSize = args.batchSize ?? this.defaultBatchSize;
     this.checkStatefulBatches(n, batchSize, 'evaluate');
-    const logs = await this.evaluateLogs(x, y, batchSize);
+    return this.logValues(await this.evaluateLogs(x, y, batchSize));
+  }
+
+  /**
+   * As `evaluate`, over a dataset's batches (all of one pass, or the first
+   * `batches`), each disposed once used; a batch's `sampleWeight` weighs
+   * its losses.
+   */
+  async evaluateDataset(dataset: Dataset, args: { batches?: number } = {}): Promise<number | number[]> {
+    return this.logValues(await evaluateDatasetLogs(this, dataset, args.batches, 'evaluateDataset'));
+  }
+
+  /** The loss, or `[loss, ...metrics]`, from logs. */
+  private logValues(logs: Logs): number | number[] {
     const values = this.metricsNames.map((name) => logs[name] as number);
     return values.length === 1 ? (values[0] as number) : values;
   }

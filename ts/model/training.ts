@@ -3,7 +3,7 @@
 import type { CheckpointArgs } from '../io/checkpoint.js';
 import { Random } from '../random.js';
 import { type Tensor, tensor } from '../tensor.js';
-import { addBatch, averages, type Totals } from './batch.js';
+import { addBatch, averages, type BatchSums, type Totals } from './batch.js';
 import type { Callback, Logs } from './callbacks.js';
 import { samplesOf, stepsOf } from './data.js';
 import { argmax } from './metrics.js';
@@ -60,9 +60,10 @@ export interface History {
   history: Record<string, number[]>;
 }
 
-function positiveInteger(name: string, value: number): void {
+/** @internal Throws unless `value` is an integer ≥ 1, naming the argument. */
+export function positiveInteger(name: string, value: number, op = 'fit'): void {
   if (!Number.isInteger(value) || value < 1)
-    throw new Error(`fit: \`${name}\` must be a positive integer, got ${value}`);
+    throw new Error(`${op}: \`${name}\` must be a positive integer, got ${value}`);
 }
 
 export async function train(model: Sequential, x: Tensor, y: Tensor, args: FitArgs): Promise<History> {
@@ -131,12 +132,7 @@ async function trainChecked(
   }
 
   const batchesPerEpoch = Math.ceil(trainCount / batchSize);
-  const verbose = args.verbose ?? defaultVerbosity();
-  const callbacks: Callback[] = [
-    ...(verbose ? [new ProgressLogger(verbose, epochs, batchesPerEpoch)] : []),
-    ...(Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [args.callbacks] : []),
-  ];
-  for (const cb of callbacks) cb.setModel?.(model);
+  const callbacks = trainingCallbacks(model, args, epochs, batchesPerEpoch);
 
   model.stopTraining = false;
   const checkpoint = args.checkpoint;
@@ -183,11 +179,7 @@ async function trainChecked(
       args.signal?.throwIfAborted();
       await yieldNow();
       const sums = await model.step(x, y, order, start, batch, true, args.sampleWeight);
-      if (!Number.isFinite(sums.loss)) {
-        throw new Error(
-          `fit: the loss became ${sums.loss / batch} at epoch ${epoch + 1}, batch ${b + 1}; training stopped`,
-        );
-      }
+      checkLoss(sums, epoch, b, 'fit');
       addBatch(totals, sums);
       const batchLogs: Logs = { batch: b, size: batch, ...averages(model.compiledMetrics, totals) };
       await each(callbacks, (cb) => cb.onBatchEnd?.(b, batchLogs));
@@ -198,10 +190,7 @@ async function trainChecked(
       for (const [key, value] of Object.entries(valLogs)) logs[`val_${key}`] = value;
     }
     await each(callbacks, (cb) => cb.onEpochEnd?.(epoch, logs));
-    history.epoch.push(epoch);
-    for (const [key, value] of Object.entries(logs)) {
-      history.history[key] = [...(history.history[key] ?? []), value];
-    }
+    recordEpoch(history, epoch, logs);
     if (checkpoint && ((epoch + 1) % every === 0 || epoch === epochs - 1 || model.stopTraining)) {
       const { writeCheckpoint } = await import('../io/checkpoint.js');
       await writeCheckpoint(model, checkpoint.path, {
@@ -216,23 +205,61 @@ async function trainChecked(
 }
 
 /**
- * One weight per loss sample (`[samples]`, or `[samples, steps]` for a
- * sequence output) from `classWeight`, times `sampleWeight` when given.
+ * @internal The callbacks of a training run: the progress display that
+ * `verbose` asks for (`batchesPerEpoch` undefined when unknown), then the
+ * caller's, each given the model.
  */
-function classSampleWeights(
+export function trainingCallbacks(
+  model: Sequential,
+  args: Pick<FitArgs, 'verbose' | 'callbacks'>,
+  epochs: number,
+  batchesPerEpoch: number | undefined,
+): Callback[] {
+  const verbose = args.verbose ?? defaultVerbosity();
+  const callbacks: Callback[] = [
+    ...(verbose ? [new ProgressLogger(verbose, epochs, batchesPerEpoch)] : []),
+    ...(Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [args.callbacks] : []),
+  ];
+  for (const cb of callbacks) cb.setModel?.(model);
+  return callbacks;
+}
+
+/** @internal Stops training on a NaN or infinite batch loss, naming where. */
+export function checkLoss(sums: BatchSums, epoch: number, batch: number, op: string): void {
+  if (!Number.isFinite(sums.loss)) {
+    throw new Error(
+      `${op}: the loss became ${sums.loss / sums.samples} at epoch ${epoch + 1}, batch ${batch + 1}; training stopped`,
+    );
+  }
+}
+
+/** @internal Appends an epoch's logs to the history. */
+export function recordEpoch(history: History, epoch: number, logs: Logs): void {
+  history.epoch.push(epoch);
+  for (const [key, value] of Object.entries(logs)) {
+    history.history[key] = [...(history.history[key] ?? []), value];
+  }
+}
+
+/**
+ * @internal One weight per loss sample (`[samples]`, or `[samples, steps]`
+ * for a sequence output) from `classWeight`, times `sampleWeight` when given.
+ */
+export function classSampleWeights(
   model: Sequential,
   y: Tensor,
   n: number,
   classWeight: Record<number, number>,
   sampleWeight: Tensor | undefined,
+  op = 'fit',
 ): Tensor {
   const table = new Map<number, number>();
   for (const [key, weight] of Object.entries(classWeight)) {
     const index = Number(key);
     if (!Number.isInteger(index) || index < 0)
-      throw new Error(`fit: classWeight keys must be class indices (integers ≥ 0), got '${key}'`);
+      throw new Error(`${op}: classWeight keys must be class indices (integers ≥ 0), got '${key}'`);
     if (!(typeof weight === 'number' && weight >= 0 && weight < Number.POSITIVE_INFINITY))
-      throw new Error(`fit: classWeight[${key}] must be a finite weight ≥ 0, got ${weight}`);
+      throw new Error(`${op}: classWeight[${key}] must be a finite weight ≥ 0, got ${weight}`);
     table.set(index, weight);
   }
   const sparse = model.objective.loss === 'sparseCategoricalCrossentropy';
@@ -254,7 +281,14 @@ function classSampleWeights(
   return tensor(weights, perRow === 1 ? [n] : [n, perRow], { kernel: model.kernel });
 }
 
-function checkSampleWeight(model: Sequential, weights: Tensor, n: number, inputSteps: number): void {
+/** @internal Throws unless `weights` fits `n` samples of `inputSteps` steps, each weight finite and ≥ 0. */
+export function checkSampleWeight(
+  model: Sequential,
+  weights: Tensor,
+  n: number,
+  inputSteps: number,
+  op = 'fit',
+): void {
   const out = model.outputShapeFor(inputSteps);
   const steps = out.length > 1 ? (out[0] as number) : undefined;
   const shapeOk =
@@ -262,32 +296,33 @@ function checkSampleWeight(model: Sequential, weights: Tensor, n: number, inputS
     (weights.rank === 1 || (weights.rank === 2 && steps !== undefined && weights.shape[1] === steps));
   if (!shapeOk) {
     const allowed = steps === undefined ? `[${n}]` : `[${n}] or [${n}, ${steps}]`;
-    throw new Error(`fit: sampleWeight must have shape ${allowed}, got [${weights.shape.join(', ')}]`);
+    throw new Error(`${op}: sampleWeight must have shape ${allowed}, got [${weights.shape.join(', ')}]`);
   }
   const values = weights.view();
   for (let i = 0; i < values.length; i++) {
     const w = values[i] as number;
     if (!(w >= 0 && w < Number.POSITIVE_INFINITY)) {
-      throw new Error(`fit: sampleWeight has a negative or non-finite weight at index ${i}`);
+      throw new Error(`${op}: sampleWeight has a negative or non-finite weight at index ${i}`);
     }
   }
 }
 
 /**
- * Gives the event loop a turn when this thread has computed for a while: a
+ * @internal Gives the event loop a turn when this thread has computed for a while: a
  * page training on its own thread (no workers) still draws and answers
  * between batches.
  */
 let lastYield = 0;
 const YIELD_EVERY_MS = 40;
-async function yieldNow(): Promise<void> {
+export async function yieldNow(): Promise<void> {
   const now = performance.now();
   if (now - lastYield < YIELD_EVERY_MS) return;
   await new Promise((resolve) => setTimeout(resolve, 0));
   lastYield = performance.now();
 }
 
-async function each(
+/** @internal Calls each callback in turn, awaiting each. */
+export async function each(
   callbacks: readonly Callback[],
   call: (cb: Callback) => void | Promise<void>,
 ): Promise<void> {
