@@ -20,6 +20,7 @@ import { Gru } from '../layers/gru.js';
 import type { Layer } from '../layers/layer.js';
 import { Masking } from '../layers/masking.js';
 import { GlobalPooling1D } from '../layers/pooling.js';
+import { Flatten, RepeatVector } from '../layers/reshape.js';
 import type { SampleShape } from '../tensor.js';
 
 export interface LayerJson {
@@ -335,6 +336,10 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
       class_name: layer.className,
       config: { ...savedIdentity(layer), data_format: 'channels_last' },
     };
+  } else if (layer instanceof RepeatVector) {
+    json = { class_name: 'RepeatVector', config: { ...savedIdentity(layer), n: layer.n } };
+  } else if (layer instanceof Flatten) {
+    json = { class_name: 'Flatten', config: { ...savedIdentity(layer), data_format: 'channels_last' } };
   } else if (layer instanceof Masking) {
     json = {
       class_name: 'Masking',
@@ -514,6 +519,20 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         throw configPath.child('keepdims').error('keepdims is not supported');
       return new GlobalPooling1D(base, className === 'GlobalAveragePooling1D' ? 'average' : 'max');
     }
+    case 'RepeatVector': {
+      const n = number(config, 'n', configPath);
+      if (!Number.isInteger(n) || n < 1 || n > 1 << 24)
+        throw configPath.child('n').error(`expected a positive integer, got ${n}`);
+      return new RepeatVector({ ...base, n });
+    }
+    case 'Flatten': {
+      const format = field(config, 'data_format') ?? 'channels_last';
+      if (format !== 'channels_last')
+        throw configPath
+          .child('data_format')
+          .error(`only channels_last is supported, got ${JSON.stringify(format)}`);
+      return new Flatten(base);
+    }
     case 'Masking':
       return new Masking({ ...base, maskValue: number(config, 'mask_value', configPath, 0) });
     case 'Dropout':
@@ -541,7 +560,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
       throw path
         .child('class_name')
         .error(
-          `unsupported layer class '${className}' (supported: GRU, Dense, Activation, Embedding, GlobalAveragePooling1D, GlobalMaxPooling1D, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
+          `unsupported layer class '${className}' (supported: GRU, Dense, Activation, Embedding, GlobalAveragePooling1D, GlobalMaxPooling1D, RepeatVector, Flatten, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
         );
   }
 }

@@ -8,6 +8,7 @@ import { Gru, type GruLayerArgs } from './gru.js';
 import type { LayerArgs } from './layer.js';
 import { Masking, type MaskingLayerArgs } from './masking.js';
 import { GlobalPooling1D } from './pooling.js';
+import { Flatten, RepeatVector, type RepeatVectorLayerArgs } from './reshape.js';
 
 export function gru(args: GruLayerArgs): Gru {
   return new Gru(args);
@@ -48,6 +49,16 @@ export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
   return new Bidirectional(args);
 }
 
+/** A vector repeated at each of `n` steps: `[features]` → `[n, features]`. */
+export function repeatVector(args: RepeatVectorLayerArgs): RepeatVector {
+  return new RepeatVector(args);
+}
+
+/** A sample flattened to one vector: `[steps, features]` → `[steps · features]`. */
+export function flatten(args: LayerArgs = {}): Flatten {
+  return new Flatten(args);
+}
+
 export {
   ActivationLayer,
   type ActivationLayerArgs,
@@ -57,9 +68,12 @@ export {
   type DenseLayerArgs,
   Embedding,
   type EmbeddingLayerArgs,
+  Flatten,
   GlobalPooling1D,
   Gru,
   type GruLayerArgs,
   Masking,
   type MaskingLayerArgs,
+  RepeatVector,
+  type RepeatVectorLayerArgs,
 };
