@@ -19,6 +19,7 @@ import { Embedding } from '../layers/embedding.js';
 import { Gru } from '../layers/gru.js';
 import type { Layer } from '../layers/layer.js';
 import { Masking } from '../layers/masking.js';
+import { LayerNormalization } from '../layers/normalization.js';
 import { GlobalPooling1D } from '../layers/pooling.js';
 import { Flatten, RepeatVector } from '../layers/reshape.js';
 import type { SampleShape } from '../tensor.js';
@@ -336,6 +337,23 @@ export function layerToJson(layer: Layer, inputShape?: SampleShape, batchSize?: 
       class_name: layer.className,
       config: { ...savedIdentity(layer), data_format: 'channels_last' },
     };
+  } else if (layer instanceof LayerNormalization) {
+    json = {
+      class_name: 'LayerNormalization',
+      config: {
+        ...savedIdentity(layer),
+        axis: layer.axis,
+        epsilon: layer.epsilon,
+        center: layer.center,
+        scale: layer.scale,
+        beta_initializer: INITIALIZERS[layer.initializers.beta],
+        gamma_initializer: INITIALIZERS[layer.initializers.gamma],
+        beta_regularizer: regularizerToJson(layer.regularizers.beta),
+        gamma_regularizer: regularizerToJson(layer.regularizers.gamma),
+        beta_constraint: constraintToJson(layer.constraints.beta),
+        gamma_constraint: constraintToJson(layer.constraints.gamma),
+      },
+    };
   } else if (layer instanceof RepeatVector) {
     json = { class_name: 'RepeatVector', config: { ...savedIdentity(layer), n: layer.n } };
   } else if (layer instanceof Flatten) {
@@ -519,6 +537,28 @@ export function layerFromJson(json: unknown, path: Path): Layer {
         throw configPath.child('keepdims').error('keepdims is not supported');
       return new GlobalPooling1D(base, className === 'GlobalAveragePooling1D' ? 'average' : 'max');
     }
+    case 'LayerNormalization': {
+      // Keras writes the axis as given (-1) or, once built, as a list of positive axes.
+      const given = field(config, 'axis') ?? -1;
+      const axis = Array.isArray(given) && given.length === 1 ? given[0] : given;
+      if (!Number.isInteger(axis))
+        throw configPath.child('axis').error(`expected one axis (the last), got ${JSON.stringify(given)}`);
+      if (boolean(config, 'rms_scaling', configPath, false))
+        throw configPath.child('rms_scaling').error('RMS scaling is not supported');
+      return new LayerNormalization({
+        ...base,
+        axis: axis as number,
+        epsilon: number(config, 'epsilon', configPath, 1e-3),
+        center: boolean(config, 'center', configPath, true),
+        scale: boolean(config, 'scale', configPath, true),
+        ...defined({
+          betaRegularizer: regularizer(config, 'beta_regularizer', configPath),
+          gammaRegularizer: regularizer(config, 'gamma_regularizer', configPath),
+          betaConstraint: constraint(config, 'beta_constraint', configPath),
+          gammaConstraint: constraint(config, 'gamma_constraint', configPath),
+        }),
+      });
+    }
     case 'RepeatVector': {
       const n = number(config, 'n', configPath);
       if (!Number.isInteger(n) || n < 1 || n > 1 << 24)
@@ -560,7 +600,7 @@ export function layerFromJson(json: unknown, path: Path): Layer {
       throw path
         .child('class_name')
         .error(
-          `unsupported layer class '${className}' (supported: GRU, Dense, Activation, Embedding, GlobalAveragePooling1D, GlobalMaxPooling1D, RepeatVector, Flatten, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
+          `unsupported layer class '${className}' (supported: GRU, Dense, Activation, Embedding, GlobalAveragePooling1D, GlobalMaxPooling1D, LayerNormalization, RepeatVector, Flatten, Masking, Dropout, Bidirectional, TimeDistributed(Dense))`,
         );
   }
 }

@@ -622,6 +622,53 @@ export class Kernel {
   }
 
   /**
+   * Layer normalization over the last axis: `x [rows, F]` → `y [rows, F]`
+   * (`γ⊙x̂ + β`, either absent where Keras' `scale` or `center` is off);
+   * `statistics [rows, 2]` ← each row's mean and `1/√(σ² + ε)`, for backward.
+   */
+  layerNormForward(
+    dims: { rows: number; features: number },
+    epsilon: number,
+    buffers: { x: Ptr; gamma?: Ptr | undefined; beta?: Ptr | undefined; y: Ptr; statistics: Ptr },
+  ): void {
+    checkDims('layerNormForward', { ...dims });
+    const { x, gamma, beta, y, statistics } = buffers;
+    this.glue.layerNormForward(dims.rows, dims.features, epsilon, gamma, beta, x, y, statistics);
+  }
+
+  /** Layer normalization backward from `dy` and the forward's `x` and `statistics`: the gradients given, written. */
+  layerNormBackward(
+    dims: { rows: number; features: number },
+    epsilon: number,
+    buffers: {
+      x: Ptr;
+      gamma?: Ptr | undefined;
+      beta?: Ptr | undefined;
+      statistics: Ptr;
+      dy: Ptr;
+      dGamma?: Ptr | undefined;
+      dBeta?: Ptr | undefined;
+      dX?: Ptr | undefined;
+    },
+  ): void {
+    checkDims('layerNormBackward', { ...dims });
+    const { x, gamma, beta, statistics, dy, dGamma, dBeta, dX } = buffers;
+    this.glue.layerNormBackward(
+      dims.rows,
+      dims.features,
+      epsilon,
+      gamma,
+      beta,
+      x,
+      statistics,
+      dy,
+      dGamma,
+      dBeta,
+      dX,
+    );
+  }
+
+  /**
    * Keras masking over rows of `width` values: rows equal to `maskValue`
    * everywhere become zeros in `y` and 0 in `mask` (1 elsewhere).
    */

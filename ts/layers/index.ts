@@ -7,6 +7,7 @@ import { Embedding, type EmbeddingLayerArgs } from './embedding.js';
 import { Gru, type GruLayerArgs } from './gru.js';
 import type { LayerArgs } from './layer.js';
 import { Masking, type MaskingLayerArgs } from './masking.js';
+import { LayerNormalization, type LayerNormalizationLayerArgs } from './normalization.js';
 import { GlobalPooling1D } from './pooling.js';
 import { Flatten, RepeatVector, type RepeatVectorLayerArgs } from './reshape.js';
 
@@ -49,6 +50,11 @@ export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
   return new Bidirectional(args);
 }
 
+/** Each step's (or sample's) features normalized to mean 0 and variance 1, then scaled and offset. */
+export function layerNormalization(args: LayerNormalizationLayerArgs = {}): LayerNormalization {
+  return new LayerNormalization(args);
+}
+
 /** A vector repeated at each of `n` steps: `[features]` → `[n, features]`. */
 export function repeatVector(args: RepeatVectorLayerArgs): RepeatVector {
   return new RepeatVector(args);
@@ -72,6 +78,8 @@ export {
   GlobalPooling1D,
   Gru,
   type GruLayerArgs,
+  LayerNormalization,
+  type LayerNormalizationLayerArgs,
   Masking,
   type MaskingLayerArgs,
   RepeatVector,

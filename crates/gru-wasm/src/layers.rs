@@ -1,5 +1,6 @@
 //! The other layers' entry points: dense, embedding, masking, bidirectional
-//! merge, global pooling, dropout and element-wise activations.
+//! merge, global pooling, layer normalization, dropout and element-wise
+//! activations.
 
 use crate::args::Args;
 use crate::{js, with_workspace};
@@ -8,6 +9,7 @@ use gru_core::ops::dense::{self, DenseGrads, DenseShape};
 use gru_core::ops::dropout;
 use gru_core::ops::embedding::{self, EmbeddingShape};
 use gru_core::ops::merge::{self, MergeMode, MergeShape};
+use gru_core::ops::normalization::{self, LayerNormGrads, LayerNormParams, LayerNormShape};
 use gru_core::ops::pooling::{self, Pooling, PoolingShape};
 use wasm_bindgen::prelude::*;
 
@@ -227,6 +229,58 @@ pub fn pooling_backward(
     let d_out = args.read("dOut", d_out)?;
     let d_x = args.write("dX", d_x)?;
     pooling::pooling_backward(mode, shape, x, mask, out, d_out, d_x).map_err(js)
+}
+
+/// Layer normalization over the last axis: `x [rows,F]` → `y [rows,F]`,
+/// with `statistics [rows,2]` (each row's mean and `1/√(σ² + ε)`) written
+/// for backward; `gamma`, `beta` `[F]` each, or absent.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = layerNormForward)]
+pub fn layer_norm_forward(
+    rows: u32,
+    features: u32,
+    epsilon: f32,
+    gamma: Option<u32>,
+    beta: Option<u32>,
+    x: u32,
+    y: u32,
+    statistics: u32,
+) -> Result<(), JsError> {
+    let shape = LayerNormShape { rows: rows as usize, features: features as usize };
+    let mut args = Args::new("layer_norm_forward");
+    let params = LayerNormParams { gamma: args.read_opt("gamma", gamma)?, beta: args.read_opt("beta", beta)? };
+    let x = args.read("x", x)?;
+    let (y, statistics) = (args.write("y", y)?, args.write("statistics", statistics)?);
+    normalization::layer_norm_forward(shape, epsilon, params, x, y, statistics).map_err(js)
+}
+
+/// Layer normalization backward from `dy [rows,F]`, the forward's `x` and
+/// `statistics`: `dGamma`, `dBeta` (with their weights) and `dX`, written.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = layerNormBackward)]
+pub fn layer_norm_backward(
+    rows: u32,
+    features: u32,
+    epsilon: f32,
+    gamma: Option<u32>,
+    beta: Option<u32>,
+    x: u32,
+    statistics: u32,
+    dy: u32,
+    d_gamma: Option<u32>,
+    d_beta: Option<u32>,
+    d_x: Option<u32>,
+) -> Result<(), JsError> {
+    let shape = LayerNormShape { rows: rows as usize, features: features as usize };
+    let mut args = Args::new("layer_norm_backward");
+    let params = LayerNormParams { gamma: args.read_opt("gamma", gamma)?, beta: args.read_opt("beta", beta)? };
+    let (x, statistics, dy) = (args.read("x", x)?, args.read("statistics", statistics)?, args.read("dy", dy)?);
+    let grads = LayerNormGrads {
+        gamma: args.write_opt("dGamma", d_gamma)?,
+        beta: args.write_opt("dBeta", d_beta)?,
+        x: args.write_opt("dX", d_x)?,
+    };
+    normalization::layer_norm_backward(shape, epsilon, params, x, statistics, dy, grads).map_err(js)
 }
 
 /// Fills `mask` for inverted dropout: `1 / (1 − rate)` or 0.

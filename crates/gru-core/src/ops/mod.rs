@@ -9,6 +9,7 @@ pub mod gru;
 pub mod loss;
 pub mod masking;
 pub mod merge;
+pub mod normalization;
 pub mod pooling;
 
 /// `value`, a clamp of `x`, made NaN when `x` is NaN. A clamp written as
