@@ -47,6 +47,8 @@ export * as layers from './layers/index.js';
 export type { Callback, Logs } from './model/callbacks.js';
 export * as callbacks from './model/callbacks.js';
 export type { Dataset, DatasetBatch, FitDatasetArgs } from './model/dataset.js';
+export * as metrics from './model/metric-configs.js';
+export type { MetricConfig, MetricSpec } from './model/metrics.js';
 export { type CompileArgs, Sequential } from './model/sequential.js';
 export type { FitArgs, History } from './model/training.js';
 export * as optimizers from './optimizers/index.js';

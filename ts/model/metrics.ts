@@ -9,12 +9,48 @@
  */
 import type { LossName } from '../kernel/types.js';
 
+/**
+ * A metric with arguments (Keras' metric objects, made by `gw.metrics.*`),
+ * as plain data, so that it travels to workers as it is.
+ */
+export type MetricConfig =
+  | ({ kind: 'auc' } & AucArgs)
+  | ({ kind: 'precision' | 'recall' } & ThresholdArgs)
+  | ({ kind: 'topKCategoricalAccuracy' | 'sparseTopKCategoricalAccuracy' } & TopKArgs);
+
+interface NamedArgs {
+  /** The key in logs and history; default the metric's kind. */
+  name?: string;
+}
+
+export interface AucArgs extends NamedArgs {
+  /** Default ROC. */
+  curve?: 'ROC' | 'PR';
+  /** Default 200. */
+  numThresholds?: number;
+}
+
+export interface ThresholdArgs extends NamedArgs {
+  /** A prediction above it is positive; default 0.5. */
+  threshold?: number;
+}
+
+export interface TopKArgs extends NamedArgs {
+  /** Default 5. */
+  k?: number;
+}
+
+/** What `compile` takes for a metric: a name, or a metric with arguments. */
+export type MetricSpec = string | MetricConfig;
+
 /** The metric of loss sample `n` (a row of `width` predictions). */
 export type SampleMetric = (pred: Float32Array, target: Float32Array, n: number, width: number) => number;
 
 export interface Metric {
   /** The key in logs and history. */
   name: string;
+  /** What it was made from (for workers, which make their own). */
+  spec: MetricSpec;
   /** How many statistics `statistics` returns. */
   size: number;
   /**
@@ -61,8 +97,11 @@ function eachValue(
   });
 }
 
+/** A metric before `resolveMetric` records what it was made from. */
+type Unnamed = Omit<Metric, 'spec'>;
+
 /** The weighted mean of a per-sample metric: statistics `[Σ w·metric, Σ w]`. */
-function mean(name: string, fn: SampleMetric): Metric {
+function mean(name: string, fn: SampleMetric): Unnamed {
   return {
     name,
     size: 2,
@@ -80,18 +119,18 @@ function mean(name: string, fn: SampleMetric): Metric {
 
 /**
  * Keras' `Precision` (true positives over predicted positives) or `Recall`
- * (over actual positives) at threshold 0.5, over every output value: a
- * prediction above 0.5 is positive, a nonzero target is. Statistics
- * `[true positives, denominator]`, weighted.
+ * (over actual positives), over every output value: a prediction above
+ * `threshold` is positive, a nonzero target is. Statistics `[true
+ * positives, denominator]`, weighted.
  */
-function confusionRatio(name: string, over: 'predicted' | 'actual'): Metric {
+function confusionRatio(name: string, over: 'predicted' | 'actual', threshold: number): Unnamed {
   return {
     name,
     size: 2,
     statistics(pred, target, samples, width, weights) {
       let [truePositives, denominator] = [0, 0];
       eachValue(pred, target, samples, width, weights, (p, y, w) => {
-        const [predicted, actual] = [p > 0.5, y !== 0];
+        const [predicted, actual] = [p > threshold, y !== 0];
         if (predicted && actual) truePositives += w;
         if (over === 'predicted' ? predicted : actual) denominator += w;
       });
@@ -101,38 +140,81 @@ function confusionRatio(name: string, over: 'predicted' | 'actual'): Metric {
   };
 }
 
-/** Keras' `AUC()` thresholds: −ε, 1/199 … 198/199, 1 + ε (as float32). */
-const AUC_THRESHOLDS = Float32Array.from({ length: 200 }, (_, i) =>
-  i === 0 ? -1e-7 : i === 199 ? 1 + 1e-7 : i / 199,
-);
+/** Keras' AUC thresholds: −ε, 1/(n−1) … (n−2)/(n−1), 1 + ε (as float32). */
+function aucThresholds(count: number): Float32Array {
+  return Float32Array.from({ length: count }, (_, i) =>
+    i === 0 ? -1e-7 : i === count - 1 ? 1 + 1e-7 : i / (count - 1),
+  );
+}
 
-/** How many of the AUC thresholds lie strictly below `p` (0 … 200). */
-function thresholdsBelow(p: number): number {
-  let [lo, hi] = [0, AUC_THRESHOLDS.length];
+/** How many of `thresholds` lie strictly below `p` (0 … their count). */
+function thresholdsBelow(thresholds: Float32Array, p: number): number {
+  let [lo, hi] = [0, thresholds.length];
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((AUC_THRESHOLDS[mid] as number) < p) lo = mid + 1;
+    if ((thresholds[mid] as number) < p) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
+/** The confusion counts at each threshold: true and false positives (values above it), and all positives. */
+interface Confusion {
+  truePositives: number[];
+  falsePositives: number[];
+  positives: number;
+  negatives: number;
+}
+
+/** ROC's area by trapezoids over the thresholds (Keras' `AUC()` default). */
+function rocArea({ truePositives, falsePositives, positives, negatives }: Confusion): number {
+  const tpr = truePositives.map((tp) => ratio(tp, positives));
+  const fpr = falsePositives.map((fp) => ratio(fp, negatives));
+  let area = 0;
+  for (let t = 0; t + 1 < tpr.length; t++) {
+    area +=
+      ((fpr[t] as number) - (fpr[t + 1] as number)) * (((tpr[t] as number) + (tpr[t + 1] as number)) / 2);
+  }
+  return area;
+}
+
 /**
- * Keras' `AUC()`: the area under the ROC curve over 200 thresholds, by
- * trapezoids, over every output value (a nonzero target is positive).
- * Statistics: the weighted counts of positive and of negative values by how
- * many thresholds lie below them (201 each), from which each threshold's
- * true and false positives follow.
+ * The precision–recall curve's area as Keras computes it (`AUC(curve='PR')`,
+ * Davis & Goadrich's interpolation): between two thresholds, precision
+ * follows the line of true positives against predicted positives, whose
+ * integral over recall has a closed form.
  */
-function rocAuc(name: string): Metric {
-  const buckets = AUC_THRESHOLDS.length + 1;
+function prArea({ truePositives: tp, falsePositives: fp, positives }: Confusion): number {
+  let area = 0;
+  for (let t = 0; t + 1 < tp.length; t++) {
+    const [tpHere, tpNext] = [tp[t] as number, tp[t + 1] as number];
+    const [pHere, pNext] = [tpHere + (fp[t] as number), tpNext + (fp[t + 1] as number)];
+    const dtp = tpHere - tpNext;
+    const slope = ratio(dtp, Math.max(pHere - pNext, 0));
+    const intercept = tpNext - slope * pNext;
+    const pRatio = pHere > 0 && pNext > 0 ? pHere / pNext : 1;
+    area += ratio(slope * (dtp + intercept * Math.log(pRatio)), Math.max(positives, 0));
+  }
+  return area;
+}
+
+/**
+ * Keras' `AUC`: the area under the ROC or precision–recall curve at
+ * `count` thresholds, over every output value (a nonzero target is
+ * positive). Statistics: the weighted counts of positive and of negative
+ * values by how many thresholds lie below them (count + 1 each), from which
+ * each threshold's true and false positives follow.
+ */
+function areaUnderCurve(name: string, curve: 'ROC' | 'PR', count: number): Unnamed {
+  const thresholds = aucThresholds(count);
+  const buckets = count + 1;
   return {
     name,
     size: 2 * buckets,
     statistics(pred, target, samples, width, weights) {
       const counts = new Float64Array(2 * buckets);
       eachValue(pred, target, samples, width, weights, (p, y, w) => {
-        const at = (y !== 0 ? 0 : buckets) + thresholdsBelow(p);
+        const at = (y !== 0 ? 0 : buckets) + thresholdsBelow(thresholds, p);
         counts[at] = (counts[at] as number) + w;
       });
       return Array.from(counts);
@@ -140,23 +222,22 @@ function rocAuc(name: string): Metric {
     result(sums) {
       // Values above threshold t are those in buckets t + 1 and up.
       const above = (offset: number) => {
-        const counts = new Array<number>(AUC_THRESHOLDS.length).fill(0);
+        const counts = new Array<number>(count).fill(0);
         let total = sums[offset + buckets - 1] ?? 0;
-        for (let t = AUC_THRESHOLDS.length - 1; t >= 0; t--) {
+        for (let t = count - 1; t >= 0; t--) {
           counts[t] = total;
           total += sums[offset + t] ?? 0;
         }
         return { counts, total };
       };
-      const [positives, negatives] = [above(0), above(buckets)];
-      const tpr = positives.counts.map((tp) => ratio(tp, positives.total));
-      const fpr = negatives.counts.map((fp) => ratio(fp, negatives.total));
-      let area = 0;
-      for (let t = 0; t + 1 < tpr.length; t++) {
-        area +=
-          ((fpr[t] as number) - (fpr[t + 1] as number)) * (((tpr[t] as number) + (tpr[t + 1] as number)) / 2);
-      }
-      return area;
+      const [positive, negative] = [above(0), above(buckets)];
+      const confusion = {
+        truePositives: positive.counts,
+        falsePositives: negative.counts,
+        positives: positive.total,
+        negatives: negative.total,
+      };
+      return curve === 'ROC' ? rocArea(confusion) : prArea(confusion);
     },
   };
 }
@@ -217,26 +298,84 @@ const means: Record<string, SampleMetric> = {
 
 const confusionRatios = { precision: 'predicted', recall: 'actual' } as const;
 
-/** Resolves a metric name for a model trained with `loss`. */
-export function resolveMetric(name: string, loss: LossName): Metric {
-  if (name === 'accuracy' || name === 'acc') {
-    const fn =
-      loss === 'categoricalCrossentropy'
-        ? categoricalAccuracy
-        : loss === 'sparseCategoricalCrossentropy'
-          ? sparseCategoricalAccuracy
-          : binaryAccuracy;
-    return mean('acc', fn);
+/**
+ * Keras' top-k accuracy: a hit when fewer than `k` classes score above the
+ * target's class (the target's argmax, or its index), so ties at the k-th
+ * place count as in (as TensorFlow's `in_top_k`).
+ */
+function topK(k: number, sparse: boolean): SampleMetric {
+  return (pred, target, n, width) => {
+    const start = n * width;
+    const label = sparse ? (target[n] as number) : argmax(target, start, width);
+    const score = pred[start + label] as number;
+    let above = 0;
+    for (let j = 0; j < width; j++) if ((pred[start + j] as number) > score) above++;
+    return above < k ? 1 : 0;
+  };
+}
+
+const NAMES = [
+  'accuracy',
+  ...Object.keys(means),
+  ...Object.keys(confusionRatios),
+  'auc',
+  'topKCategoricalAccuracy',
+  'sparseTopKCategoricalAccuracy',
+];
+
+function positiveInteger(what: string, value: number, least: number): number {
+  if (!(Number.isInteger(value) && value >= least)) {
+    throw new Error(`metric ${what} must be an integer of at least ${least}, got ${value}`);
   }
-  if (name === 'auc' || name === 'AUC') return rocAuc('auc');
-  if (Object.hasOwn(confusionRatios, name)) {
-    return confusionRatio(name, confusionRatios[name as keyof typeof confusionRatios]);
+  return value;
+}
+
+/** The metric a name or `gw.metrics.*` object stands for, in a model trained with `loss`. */
+function unnamed(spec: MetricSpec, loss: LossName): Unnamed {
+  if (typeof spec === 'string') {
+    if (spec === 'accuracy' || spec === 'acc') {
+      const fn =
+        loss === 'categoricalCrossentropy'
+          ? categoricalAccuracy
+          : loss === 'sparseCategoricalCrossentropy'
+            ? sparseCategoricalAccuracy
+            : binaryAccuracy;
+      return mean('acc', fn);
+    }
+    if (spec === 'AUC') return unnamed({ kind: 'auc' }, loss);
+    if (spec === 'auc' || spec === 'precision' || spec === 'recall') return unnamed({ kind: spec }, loss);
+    if (spec === 'topKCategoricalAccuracy' || spec === 'sparseTopKCategoricalAccuracy')
+      return unnamed({ kind: spec }, loss);
+    const fn = means[spec];
+    if (!fn) throw new Error(`unknown metric '${spec}' (expected ${NAMES.join(', ')})`);
+    return mean(spec, fn);
   }
-  const fn = means[name];
-  if (!fn) {
-    throw new Error(
-      `unknown metric '${name}' (expected accuracy, ${[...Object.keys(means), ...Object.keys(confusionRatios), 'auc'].join(', ')})`,
-    );
+  switch (spec.kind) {
+    case 'auc': {
+      const curve = spec.curve ?? 'ROC';
+      if (curve !== 'ROC' && curve !== 'PR')
+        throw new Error(`metric auc: curve must be ROC or PR, got ${curve}`);
+      const count = positiveInteger('auc: numThresholds', spec.numThresholds ?? 200, 2);
+      return areaUnderCurve(spec.name ?? 'auc', curve, count);
+    }
+    case 'precision':
+    case 'recall': {
+      const threshold = spec.threshold ?? 0.5;
+      if (!(threshold >= 0 && threshold <= 1))
+        throw new Error(`metric ${spec.kind}: threshold must be in [0, 1], got ${threshold}`);
+      return confusionRatio(spec.name ?? spec.kind, confusionRatios[spec.kind], threshold);
+    }
+    case 'topKCategoricalAccuracy':
+    case 'sparseTopKCategoricalAccuracy': {
+      const k = positiveInteger(`${spec.kind}: k`, spec.k ?? 5, 1);
+      return mean(spec.name ?? spec.kind, topK(k, spec.kind === 'sparseTopKCategoricalAccuracy'));
+    }
+    default:
+      throw new Error(`unknown metric kind '${(spec as { kind: unknown }).kind}'`);
   }
-  return mean(name, fn);
+}
+
+/** Resolves a metric name, or a metric with arguments, for a model trained with `loss`. */
+export function resolveMetric(spec: MetricSpec, loss: LossName): Metric {
+  return { ...unnamed(spec, loss), spec };
 }

@@ -25,7 +25,7 @@ import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf, stepsOf } from './data.js';
 import { type Dataset, evaluateDatasetLogs, type FitDatasetArgs, fitDataset } from './dataset.js';
 import { HostedTraining } from './hosted.js';
-import { type Metric, resolveMetric } from './metrics.js';
+import { type Metric, type MetricSpec, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
 import { summaryTable } from './summary.js';
 import { type FitArgs, type History, train } from './training.js';
@@ -60,7 +60,8 @@ type LossAlias = keyof typeof LOSS_ALIASES;
 export interface CompileArgs {
   optimizer: Optimizer | string;
   loss: LossName | LossAlias;
-  metrics?: string[];
+  /** Names (`'accuracy'`, `'auc'`, …) or metrics with arguments (`gw.metrics.*`). */
+  metrics?: MetricSpec[];
   /**
    * Kernel workers that compute off this thread. With the 'threads' kernel
    * (shared memory: Node, crossOriginIsolated pages), `fit`, `evaluate`,
@@ -277,7 +278,14 @@ export class Sequential implements TrainingModel {
         `unknown loss '${args.loss}' (expected ${LOSSES.join(', ')}, or ${Object.keys(LOSS_ALIASES).join(', ')})`,
       );
     }
-    const metrics = (args.metrics ?? []).map((name) => resolveMetric(name, loss));
+    const metrics = (args.metrics ?? []).map((spec) => resolveMetric(spec, loss));
+    const names = metrics.map((m) => m.name);
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated !== undefined || names.includes('loss')) {
+      throw new Error(
+        `compile: two metrics report as '${repeated ?? 'loss'}': give one a name (gw.metrics.*({ name }))`,
+      );
+    }
     if (this.layers.length === 0) throw new Error('the model has no layers: add some before compiling');
     this.compiled?.optimizer?.dispose();
     // A replica (built from the model's file, with its `trainable` flags)
@@ -286,10 +294,10 @@ export class Sequential implements TrainingModel {
     this.compiled = { optimizer: undefined, loss, metrics, frozen };
   }
 
-  /** The loss and metric names given to `compile`, for a replica. */
-  get objective(): { loss: LossName; metrics: string[] } {
+  /** The loss and metrics given to `compile`, for a replica. */
+  get objective(): { loss: LossName; metrics: MetricSpec[] } {
     const { loss, metrics } = this.compiledOrThrow;
-    return { loss, metrics: metrics.map((m) => m.name) };
+    return { loss, metrics: metrics.map((m) => m.spec) };
   }
 
   /** @internal Throws unless `compile` has been called. */

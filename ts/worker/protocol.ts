@@ -7,6 +7,7 @@ import type { LayerJson } from '../io/topology.js';
 import type { GruConfig, GruDims, LossName, Ptr } from '../kernel/types.js';
 import type { BatchSums } from '../model/batch.js';
 import type { Logs } from '../model/callbacks.js';
+import type { MetricSpec } from '../model/metrics.js';
 import type { History } from '../model/training.js';
 import type { TrainingState } from '../model/training-state.js';
 
@@ -49,7 +50,7 @@ export interface ReplicaSpec {
   /** The model's weights, in build order; the replica borrows them. */
   weights: Ptr[];
   /** The training objective; absent for a replica that only predicts. */
-  objective?: { loss: LossName; metrics: string[] } | undefined;
+  objective?: { loss: LossName; metrics: MetricSpec[] } | undefined;
 }
 
 /** A replica as its creator sees it. */
@@ -114,7 +115,7 @@ export interface Values {
 export interface HostedModel {
   artifacts: ModelArtifacts;
   loss: LossName;
-  metrics: string[];
+  metrics: MetricSpec[];
   optimizer: {
     className: string;
     config: Record<string, unknown>;
