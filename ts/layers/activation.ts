@@ -4,13 +4,13 @@
  */
 import type { Activation as ActivationName, Ptr } from '../kernel/types.js';
 import { type SampleShape, sizeOf } from '../tensor.js';
-import { type Activation, checkInput, Layer, type LayerArgs } from './layer.js';
+import { type Activation, checkInput, type LayerArgs, WeightlessLayer } from './layer.js';
 
 export interface ActivationLayerArgs extends LayerArgs {
   activation: ActivationName;
 }
 
-export class ActivationLayer extends Layer {
+export class ActivationLayer extends WeightlessLayer {
   readonly className = 'Activation';
   readonly activation: ActivationName;
   private saved: { y: Ptr; length: number; width: number } | undefined;
@@ -20,15 +20,9 @@ export class ActivationLayer extends Layer {
     this.activation = args.activation;
   }
 
-  paramCountFor(): number {
-    return 0;
-  }
-
   computeOutputShape(inputShape: SampleShape): SampleShape {
     return inputShape;
   }
-
-  protected createWeights(): void {}
 
   forward(input: Activation, training: boolean): Activation {
     checkInput(this, input);

@@ -5,7 +5,7 @@
 import type { Ptr } from '../kernel/types.js';
 import { nextSeed, Random } from '../random.js';
 import { type SampleShape, sizeOf } from '../tensor.js';
-import { type Activation, checkInput, Layer, type LayerArgs } from './layer.js';
+import { type Activation, checkInput, type LayerArgs, WeightlessLayer } from './layer.js';
 
 export interface DropoutLayerArgs extends LayerArgs {
   rate: number;
@@ -17,7 +17,7 @@ export function checkRate(op: string, name: string, rate: number): void {
   if (!(rate >= 0 && rate < 1)) throw new Error(`${op}: \`${name}\` must be in [0, 1), got ${rate}`);
 }
 
-export class Dropout extends Layer {
+export class Dropout extends WeightlessLayer {
   readonly className = 'Dropout';
   readonly rate: number;
   private readonly random: Random;
@@ -30,15 +30,9 @@ export class Dropout extends Layer {
     this.random = new Random(args.seed ?? nextSeed());
   }
 
-  paramCountFor(): number {
-    return 0;
-  }
-
   computeOutputShape(inputShape: SampleShape): SampleShape {
     return inputShape;
   }
-
-  protected createWeights(): void {}
 
   forward(input: Activation, training: boolean): Activation {
     checkInput(this, input);

@@ -309,6 +309,21 @@ export abstract class Layer {
 }
 
 /** Checks that a batch's per-sample shape is what the layer was built for. */
+/**
+ * A layer without weights (activation, dropout, masking, pooling, shape
+ * layers): building it only checks the input's shape.
+ */
+export abstract class WeightlessLayer extends Layer {
+  paramCountFor(inputShape: SampleShape): number {
+    this.computeOutputShape(inputShape);
+    return 0;
+  }
+
+  protected createWeights(inputShape: SampleShape): void {
+    this.computeOutputShape(inputShape);
+  }
+}
+
 export function checkInput(layer: Layer, input: Activation): void {
   const expected = layer.builtInputShape;
   const got = input.shape.slice(1);

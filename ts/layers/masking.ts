@@ -5,14 +5,14 @@
  */
 import type { Ptr } from '../kernel/types.js';
 import { formatShape, type SampleShape } from '../tensor.js';
-import { type Activation, checkInput, Layer, type LayerArgs } from './layer.js';
+import { type Activation, checkInput, type LayerArgs, WeightlessLayer } from './layer.js';
 
 export interface MaskingLayerArgs extends LayerArgs {
   /** Default 0. */
   maskValue?: number;
 }
 
-export class Masking extends Layer {
+export class Masking extends WeightlessLayer {
   readonly className = 'Masking';
   readonly maskValue: number;
   private saved: { mask: Ptr; length: number } | undefined;
@@ -24,10 +24,6 @@ export class Masking extends Layer {
       throw new Error(`masking: \`maskValue\` must be finite, got ${this.maskValue}`);
   }
 
-  paramCountFor(): number {
-    return 0;
-  }
-
   computeOutputShape(inputShape: SampleShape): SampleShape {
     if (inputShape.length !== 2) {
       throw new Error(
@@ -35,10 +31,6 @@ export class Masking extends Layer {
       );
     }
     return inputShape;
-  }
-
-  protected createWeights(inputShape: SampleShape): void {
-    this.computeOutputShape(inputShape);
   }
 
   forward(input: Activation, training: boolean): Activation {

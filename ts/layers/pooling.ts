@@ -6,11 +6,11 @@
  */
 import type { Ptr } from '../kernel/types.js';
 import { formatShape, type SampleShape } from '../tensor.js';
-import { type Activation, checkInput, Layer, type LayerArgs } from './layer.js';
+import { type Activation, checkInput, type LayerArgs, WeightlessLayer } from './layer.js';
 
 export type PoolingMode = 'average' | 'max';
 
-export class GlobalPooling1D extends Layer {
+export class GlobalPooling1D extends WeightlessLayer {
   readonly className: 'GlobalAveragePooling1D' | 'GlobalMaxPooling1D';
   private saved: { x: Ptr; mask: Ptr | undefined; out: Ptr; batch: number; steps: number } | undefined;
 
@@ -22,11 +22,6 @@ export class GlobalPooling1D extends Layer {
     this.className = mode === 'average' ? 'GlobalAveragePooling1D' : 'GlobalMaxPooling1D';
   }
 
-  paramCountFor(inputShape: SampleShape): number {
-    this.computeOutputShape(inputShape);
-    return 0;
-  }
-
   computeOutputShape(inputShape: SampleShape): SampleShape {
     if (inputShape.length !== 2) {
       throw new Error(
@@ -34,10 +29,6 @@ export class GlobalPooling1D extends Layer {
       );
     }
     return [inputShape[1] ?? null];
-  }
-
-  protected createWeights(inputShape: SampleShape): void {
-    this.computeOutputShape(inputShape);
   }
 
   private dims(batch: number, steps: number) {

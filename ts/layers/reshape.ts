@@ -7,7 +7,7 @@
 import { kernel as loadedKernel } from '../backend.js';
 import type { Ptr } from '../kernel/types.js';
 import { formatShape, type SampleShape, sizeOf, type Tensor } from '../tensor.js';
-import { type Activation, checkInput, Layer, type LayerArgs } from './layer.js';
+import { type Activation, checkInput, type LayerArgs, WeightlessLayer } from './layer.js';
 
 export interface RepeatVectorLayerArgs extends LayerArgs {
   /** How many steps the output has: each is a copy of the input vector. */
@@ -15,7 +15,7 @@ export interface RepeatVectorLayerArgs extends LayerArgs {
 }
 
 /** `[features]` → `[n, features]`: the vector repeated at each of `n` steps. */
-export class RepeatVector extends Layer {
+export class RepeatVector extends WeightlessLayer {
   readonly className = 'RepeatVector';
   readonly n: number;
   private saved: { batch: number } | undefined;
@@ -28,11 +28,6 @@ export class RepeatVector extends Layer {
     this.n = args.n;
   }
 
-  paramCountFor(inputShape: SampleShape): number {
-    this.computeOutputShape(inputShape);
-    return 0;
-  }
-
   computeOutputShape(inputShape: SampleShape): SampleShape {
     if (inputShape.length !== 1) {
       throw new Error(
@@ -40,10 +35,6 @@ export class RepeatVector extends Layer {
       );
     }
     return [this.n, inputShape[0] ?? null];
-  }
-
-  protected createWeights(inputShape: SampleShape): void {
-    this.computeOutputShape(inputShape);
   }
 
   forward(input: Activation, training: boolean): Activation {
@@ -88,16 +79,11 @@ export class RepeatVector extends Layer {
 }
 
 /** `[steps, features]` → `[steps · features]`, in place (a new shape over the same values). */
-export class Flatten extends Layer {
+export class Flatten extends WeightlessLayer {
   readonly className = 'Flatten';
 
   constructor(args: LayerArgs = {}) {
     super(args, 'flatten');
-  }
-
-  paramCountFor(inputShape: SampleShape): number {
-    this.computeOutputShape(inputShape);
-    return 0;
   }
 
   computeOutputShape(inputShape: SampleShape): SampleShape {
@@ -107,10 +93,6 @@ export class Flatten extends Layer {
       );
     }
     return [sizeOf(inputShape as number[])];
-  }
-
-  protected createWeights(inputShape: SampleShape): void {
-    this.computeOutputShape(inputShape);
   }
 
   /** Built for the tensor's own shape: a flattened sequence has no free number of steps. */

@@ -231,6 +231,18 @@ pub fn pooling_backward(
     pooling::pooling_backward(mode, shape, x, mask, out, d_out, d_x).map_err(js)
 }
 
+/// A layer normalization call's sizes, and its `gamma` and `beta` if given.
+fn layer_norm_config(
+    args: &mut Args,
+    rows: u32,
+    features: u32,
+    gamma: Option<u32>,
+    beta: Option<u32>,
+) -> Result<(LayerNormShape, LayerNormParams<'static>), JsError> {
+    let shape = LayerNormShape { rows: rows as usize, features: features as usize };
+    Ok((shape, LayerNormParams { gamma: args.read_opt("gamma", gamma)?, beta: args.read_opt("beta", beta)? }))
+}
+
 /// Layer normalization over the last axis: `x [rows,F]` → `y [rows,F]`,
 /// with `statistics [rows,2]` (each row's mean and `1/√(σ² + ε)`) written
 /// for backward; `gamma`, `beta` `[F]` each, or absent.
@@ -246,9 +258,8 @@ pub fn layer_norm_forward(
     y: u32,
     statistics: u32,
 ) -> Result<(), JsError> {
-    let shape = LayerNormShape { rows: rows as usize, features: features as usize };
     let mut args = Args::new("layer_norm_forward");
-    let params = LayerNormParams { gamma: args.read_opt("gamma", gamma)?, beta: args.read_opt("beta", beta)? };
+    let (shape, params) = layer_norm_config(&mut args, rows, features, gamma, beta)?;
     let x = args.read("x", x)?;
     let (y, statistics) = (args.write("y", y)?, args.write("statistics", statistics)?);
     normalization::layer_norm_forward(shape, epsilon, params, x, y, statistics).map_err(js)
@@ -271,9 +282,8 @@ pub fn layer_norm_backward(
     d_beta: Option<u32>,
     d_x: Option<u32>,
 ) -> Result<(), JsError> {
-    let shape = LayerNormShape { rows: rows as usize, features: features as usize };
     let mut args = Args::new("layer_norm_backward");
-    let params = LayerNormParams { gamma: args.read_opt("gamma", gamma)?, beta: args.read_opt("beta", beta)? };
+    let (shape, params) = layer_norm_config(&mut args, rows, features, gamma, beta)?;
     let (x, statistics, dy) = (args.read("x", x)?, args.read("statistics", statistics)?, args.read("dy", dy)?);
     let grads = LayerNormGrads {
         gamma: args.write_opt("dGamma", d_gamma)?,
