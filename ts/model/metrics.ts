@@ -8,6 +8,7 @@
  * from histograms of the predictions.
  */
 import type { LossName } from '../kernel/types.js';
+import { LOSSES, lossNamed } from './losses.js';
 
 /**
  * A metric with arguments (Keras' metric objects, made by `gw.metrics.*`),
@@ -54,6 +55,11 @@ export interface Metric {
   /** How many statistics `statistics` returns. */
   size: number;
   /**
+   * A loss the kernel computes for this metric (Keras' losses as metrics):
+   * the batch's weighted sum of it, `lossSum`, is given to `statistics`.
+   */
+  kernelLoss?: LossName;
+  /**
    * The statistics of one batch's `samples` loss samples (rows of `width`),
    * each weighed by `weights[n]` (1 without; 0 for a padded step).
    */
@@ -63,6 +69,7 @@ export interface Metric {
     samples: number,
     width: number,
     weights?: Float32Array,
+    lossSum?: number,
   ): number[];
   /** The metric from statistics summed over batches. */
   result(sums: readonly number[]): number;
@@ -112,6 +119,27 @@ function mean(name: string, fn: SampleMetric): Unnamed {
         weight += w;
       });
       return [sum, weight];
+    },
+    result: ([sum = 0, weight = 0]) => ratio(sum, weight),
+  };
+}
+
+/**
+ * A loss as a metric (Keras' `metrics=['binary_crossentropy']`), computed by
+ * the kernel as the loss is: statistics `[Σ w·loss, Σ w]` over the loss
+ * samples that count, unweighted otherwise (as Keras' plain metrics).
+ */
+function lossMetric(name: string, loss: LossName): Unnamed {
+  return {
+    name,
+    size: 2,
+    kernelLoss: loss,
+    statistics(_pred, _target, samples, _width, weights, lossSum = 0) {
+      let weight = 0;
+      eachSample(samples, weights, (_n, w) => {
+        weight += w;
+      });
+      return [lossSum, weight];
     },
     result: ([sum = 0, weight = 0]) => ratio(sum, weight),
   };
@@ -314,6 +342,13 @@ function topK(k: number, sparse: boolean): SampleMetric {
   };
 }
 
+/**
+ * The losses also taken as metrics. Not the cosine similarity: Keras' metric
+ * of that name is the similarity, its loss (and TensorFlow.js' metric
+ * `cosineProximity`) the negated one.
+ */
+const LOSS_METRICS = LOSSES.filter((loss) => loss !== 'cosineSimilarity' && !Object.hasOwn(means, loss));
+
 const NAMES = [
   'accuracy',
   ...Object.keys(means),
@@ -321,6 +356,7 @@ const NAMES = [
   'auc',
   'topKCategoricalAccuracy',
   'sparseTopKCategoricalAccuracy',
+  ...LOSS_METRICS,
 ];
 
 function positiveInteger(what: string, value: number, least: number): number {
@@ -346,6 +382,8 @@ function unnamed(spec: MetricSpec, loss: LossName): Unnamed {
     if (spec === 'auc' || spec === 'precision' || spec === 'recall') return unnamed({ kind: spec }, loss);
     if (spec === 'topKCategoricalAccuracy' || spec === 'sparseTopKCategoricalAccuracy')
       return unnamed({ kind: spec }, loss);
+    const asLoss = lossNamed(spec);
+    if (asLoss !== undefined && LOSS_METRICS.includes(asLoss)) return lossMetric(spec, asLoss);
     const fn = means[spec];
     if (!fn) throw new Error(`unknown metric '${spec}' (expected ${NAMES.join(', ')})`);
     return mean(spec, fn);

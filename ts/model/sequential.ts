@@ -25,37 +25,11 @@ import type { Callback, Logs, TrainingModel } from './callbacks.js';
 import { gatherRows, samplesOf, stepsOf } from './data.js';
 import { type Dataset, evaluateDatasetLogs, type FitDatasetArgs, fitDataset } from './dataset.js';
 import { HostedTraining } from './hosted.js';
+import { LOSS_ALIASES, LOSSES, type LossAlias, lossNamed } from './losses.js';
 import { type Metric, type MetricSpec, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
 import { summaryTable } from './summary.js';
 import { type FitArgs, type History, train } from './training.js';
-
-const LOSSES: readonly LossName[] = [
-  'binaryCrossentropy',
-  'categoricalCrossentropy',
-  'sparseCategoricalCrossentropy',
-  'meanSquaredError',
-  'meanAbsoluteError',
-  'meanAbsolutePercentageError',
-  'meanSquaredLogarithmicError',
-  'huber',
-  'logcosh',
-  'poisson',
-  'kullbackLeiblerDivergence',
-  'hinge',
-  'squaredHinge',
-  'categoricalHinge',
-  'cosineSimilarity',
-];
-const LOSS_ALIASES = {
-  mse: 'meanSquaredError',
-  mae: 'meanAbsoluteError',
-  mape: 'meanAbsolutePercentageError',
-  msle: 'meanSquaredLogarithmicError',
-  kld: 'kullbackLeiblerDivergence',
-  cosineProximity: 'cosineSimilarity',
-} as const satisfies Record<string, LossName>;
-type LossAlias = keyof typeof LOSS_ALIASES;
 
 export interface CompileArgs {
   optimizer: Optimizer | string;
@@ -272,8 +246,8 @@ export class Sequential implements TrainingModel {
 
   /** @internal Sets the loss and metrics only: a replica that computes gradients. */
   compileObjective(args: Pick<CompileArgs, 'loss' | 'metrics'>): void {
-    const loss = LOSS_ALIASES[args.loss as LossAlias] ?? (args.loss as LossName);
-    if (!LOSSES.includes(loss)) {
+    const loss = lossNamed(args.loss);
+    if (loss === undefined) {
       throw new Error(
         `unknown loss '${args.loss}' (expected ${LOSSES.join(', ')}, or ${Object.keys(LOSS_ALIASES).join(', ')})`,
       );
@@ -395,11 +369,23 @@ export class Sequential implements TrainingModel {
       { samples, width },
       { predictions: prediction.ptr, targets: y, sampleWeights: lossWeights, grad },
     );
+    // Losses as metrics: weighed by the mask alone, as metrics are.
+    const lossSums = metrics.map((m) => {
+      if (m.kernelLoss === undefined) return undefined;
+      const buffers = { predictions: prediction.ptr, targets: y, sampleWeights: prediction.mask };
+      try {
+        return samples * k.loss(m.kernelLoss, { samples, width }, buffers);
+      } catch (error) {
+        throw new Error(`metric ${m.name}: ${(error as Error).message}`, { cause: error });
+      }
+    });
     // Views are taken after the batch's allocations: growing the memory detaches older ones.
     const maskView = prediction.mask === undefined ? undefined : k.view(prediction.mask);
     const predView = k.view(prediction.ptr);
     const targetView = k.view(y);
-    const metricSums = metrics.flatMap((m) => m.statistics(predView, targetView, samples, width, maskView));
+    const metricSums = metrics.flatMap((m, i) =>
+      m.statistics(predView, targetView, samples, width, maskView, lossSums[i]),
+    );
     const metricWeight = maskView ? maskView.reduce((a, b) => a + b, 0) : samples;
     if (train && grad !== undefined) {
       let d: Ptr | undefined = grad;
