@@ -458,14 +458,19 @@ describe('predict on workers', () => {
     disposables.push(model);
     const x = gw.tensor(randomUniform(13, steps * I), [1, steps, I]);
     const first = (await within(model.predict(x), 'split predict')).dataSync();
-    const started = performance.now();
-    const timed = await within(model.predict(x), 'split predict');
-    const callMs = performance.now() - started;
-    expect(timed.dataSync()).toEqual(first);
+    // The fastest of two calls: the kill must land inside the next one even
+    // when another process slowed one of these.
+    let callMs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      const timed = await within(model.predict(x), 'split predict');
+      callMs = Math.min(callMs, performance.now() - started);
+      expect(timed.dataSync()).toEqual(first);
+    }
     const parallel = await model.workers();
     const killedAt = performance.now();
     const predicting = model.predict(x);
-    setTimeout(() => void parallel?.workers.kill(1), callMs / 4);
+    setTimeout(() => void parallel?.workers.kill(1), callMs / 8);
     await expect(within(predicting, 'predict with a killed worker')).rejects.toThrow(
       /kernel worker 1 exited/,
     );

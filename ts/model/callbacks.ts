@@ -1,7 +1,7 @@
 /**
  * Callbacks: hooks `fit` awaits at the start and end of training, of each
- * epoch and of each batch (TensorFlow.js' names), and Keras' EarlyStopping
- * and ReduceLROnPlateau.
+ * epoch and of each batch (TensorFlow.js' names), and Keras' EarlyStopping,
+ * ReduceLROnPlateau and ModelCheckpoint.
  */
 export type Logs = Record<string, number>;
 
@@ -11,6 +11,8 @@ export interface TrainingModel {
   /** A copy of every weight's values. */
   snapshotWeights(): Float32Array[];
   restoreWeights(values: readonly Float32Array[]): void;
+  /** Saves topology and weights where `model.save` would. */
+  save(destination: string): Promise<unknown>;
   readonly optimizer: { currentLearningRate: number; setLearningRate(value: number): void };
 }
 
@@ -183,6 +185,65 @@ export class ReduceLROnPlateau implements Callback {
   }
 }
 
+export interface ModelCheckpointArgs {
+  /**
+   * Where to save, as `model.save` takes it (a directory in Node, an
+   * `indexeddb://` or `localstorage://` key in a browser); `{epoch}` in it
+   * becomes the epoch's number, from 1, so that each epoch keeps its own.
+   */
+  path: string;
+  /** Default `val_loss`. */
+  monitor?: string;
+  mode?: Mode;
+  /** Save only when the monitored value improves on the best so far; default false (every epoch). */
+  saveBestOnly?: boolean;
+}
+
+/**
+ * Keras' `ModelCheckpoint`: saves the model (topology and weights) at the
+ * end of an epoch, every epoch or only when `monitor` improves. (`fit`'s
+ * `checkpoint` instead keeps what resuming needs: optimizer state and
+ * shuffling too.)
+ */
+export class ModelCheckpoint implements Callback {
+  private model: TrainingModel | undefined;
+  private readonly monitor: Monitor;
+  private readonly path: string;
+  private readonly saveBestOnly: boolean;
+  /** The epochs saved in the last run, from 0. */
+  readonly savedEpochs: number[] = [];
+
+  constructor(args: ModelCheckpointArgs) {
+    if (typeof args?.path !== 'string' || args.path === '')
+      throw new Error('modelCheckpoint: `path` must name where to save');
+    this.path = args.path;
+    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', 0);
+    this.saveBestOnly = args.saveBestOnly ?? false;
+  }
+
+  setModel(model: TrainingModel): void {
+    this.model = model;
+  }
+
+  onTrainBegin(): void {
+    this.monitor.reset();
+    this.savedEpochs.length = 0;
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    if (this.saveBestOnly) {
+      const value = this.monitor.read(logs, 'modelCheckpoint');
+      if (value === undefined || !this.monitor.improves(value)) return;
+      this.monitor.best = value;
+    }
+    await model.save(this.path.replaceAll('{epoch}', String(epoch + 1)));
+    this.savedEpochs.push(epoch);
+  }
+}
+
 export const earlyStopping = (args?: EarlyStoppingArgs): EarlyStopping => new EarlyStopping(args);
+export const modelCheckpoint = (args: ModelCheckpointArgs): ModelCheckpoint => new ModelCheckpoint(args);
 export const reduceLROnPlateau = (args?: ReduceLROnPlateauArgs): ReduceLROnPlateau =>
   new ReduceLROnPlateau(args);
