@@ -29,7 +29,7 @@ import { LOSS_ALIASES, LOSSES, type LossAlias, lossNamed } from './losses.js';
 import { type Metric, type MetricSpec, resolveMetric } from './metrics.js';
 import { DataParallel } from './parallel.js';
 import { summaryTable } from './summary.js';
-import { type FitArgs, type History, train } from './training.js';
+import { checkSampleWeight, type FitArgs, type History, train } from './training.js';
 
 export interface CompileArgs {
   optimizer: Optimizer | string;
@@ -450,13 +450,20 @@ export class Sequential implements TrainingModel {
 
   /**
    * The loss (and metrics) over `x`, `y` in batches: a number without
-   * metrics, else `[loss, ...metrics]` as Keras returns them.
+   * metrics, else `[loss, ...metrics]` as Keras returns them. A
+   * `sampleWeight` (`[samples]`, or `[samples, steps]` for a sequence
+   * output) weighs the loss as `fit`'s does; metrics stay unweighted.
    */
-  async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<number | number[]> {
+  async evaluate(
+    x: Tensor,
+    y: Tensor,
+    args: { batchSize?: number; sampleWeight?: Tensor } = {},
+  ): Promise<number | number[]> {
     const n = samplesOf(this, x, y, 'evaluate');
     const batchSize = args.batchSize ?? this.defaultBatchSize;
     this.checkStatefulBatches(n, batchSize, 'evaluate');
-    return this.logValues(await this.evaluateLogs(x, y, batchSize));
+    if (args.sampleWeight) checkSampleWeight(this, args.sampleWeight, n, stepsOf(x), 'evaluate');
+    return this.logValues(await this.evaluateLogs(x, y, batchSize, undefined, args.sampleWeight));
   }
 
   /**
@@ -479,13 +486,19 @@ export class Sequential implements TrainingModel {
    * checked `x` and `y` (`samplesOf`): fit checks its validation data once,
    * not at every epoch.
    */
-  async evaluateLogs(x: Tensor, y: Tensor, batchSize: number, indices?: Uint32Array): Promise<Logs> {
+  async evaluateLogs(
+    x: Tensor,
+    y: Tensor,
+    batchSize: number,
+    indices?: Uint32Array,
+    sampleWeight?: Tensor,
+  ): Promise<Logs> {
     const n = x.shape[0] as number;
     const order = indices ?? Uint32Array.from({ length: n }, (_, i) => i);
     const totals: Totals = { samples: 0, loss: 0, metrics: [] };
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = Math.min(batchSize, order.length - start);
-      addBatch(totals, await this.step(x, y, order, start, batch, false));
+      addBatch(totals, await this.step(x, y, order, start, batch, false, sampleWeight));
     }
     return averages(this.compiledMetrics, totals);
   }
