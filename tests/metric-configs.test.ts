@@ -159,6 +159,7 @@ describe('metrics with arguments', () => {
     expect(compile(['auc', gw.metrics.auc({ curve: 'PR' })])).toThrow(
       "compile: two metrics report as 'auc': give one a name",
     );
+    expect(compile(['constructor'])).toThrow("unknown metric 'constructor'");
     expect(compile([gw.metrics.auc({ numThresholds: 1 })])).toThrow(
       'metric auc: numThresholds must be an integer of at least 2, got 1',
     );

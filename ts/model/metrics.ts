@@ -384,7 +384,7 @@ function unnamed(spec: MetricSpec, loss: LossName): Unnamed {
       return unnamed({ kind: spec }, loss);
     const asLoss = lossNamed(spec);
     if (asLoss !== undefined && LOSS_METRICS.includes(asLoss)) return lossMetric(spec, asLoss);
-    const fn = means[spec];
+    const fn = Object.hasOwn(means, spec) ? means[spec] : undefined;
     if (!fn) throw new Error(`unknown metric '${spec}' (expected ${NAMES.join(', ')})`);
     return mean(spec, fn);
   }
