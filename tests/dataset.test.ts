@@ -109,6 +109,12 @@ describe('fitDataset', () => {
       verbose: 0,
     });
     expect(withDataset.history).toEqual(expected.history);
+    // An array of two batches is a dataset, not the tensors [x, y].
+    const fromArray = await build().fitDataset(batches, {
+      validationData: [rows(0, 3), rows(3, 6)],
+      verbose: 0,
+    });
+    expect(fromArray.history.val_loss?.[0]).toBeCloseTo(expected.history.val_loss?.[0] as number, 6);
     for (const t of [x, y, validation.xs, validation.ys]) t.dispose();
   });
 

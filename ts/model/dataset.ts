@@ -4,7 +4,7 @@
  * data too large to hold as one tensor; TensorFlow.js' methods of the same
  * names, over JavaScript's iterables.
  */
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { addBatch, averages, type Totals } from './batch.js';
 import type { Logs } from './callbacks.js';
 import { samplesOf, stepsOf } from './data.js';
@@ -102,6 +102,10 @@ function isIterable(value: unknown): value is Iterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.iterator in value;
 }
 
+function isTensorPair(value: unknown): value is [Tensor, Tensor] {
+  return Array.isArray(value) && value.length === 2 && value.every((t) => t instanceof Tensor);
+}
+
 function isBatch(value: unknown): value is DatasetBatch {
   if (typeof value !== 'object' || value === null) return false;
   const { xs, ys } = value as Partial<DatasetBatch>;
@@ -178,7 +182,10 @@ export async function fitDataset(
     positiveInteger('validationBatchSize', args.validationBatchSize, op);
   model.assertCompiled();
   const validation = args.validationData;
-  if (Array.isArray(validation)) samplesOf(model, validation[0], validation[1], `${op} (validationData)`);
+  // Tensors [x, y], or a dataset (which may itself be an array of batches).
+  const tensors = isTensorPair(validation) ? validation : undefined;
+  const validationSet = isTensorPair(validation) ? undefined : validation;
+  if (tensors) samplesOf(model, tensors[0], tensors[1], `${op} (validationData)`);
 
   const callbacks = trainingCallbacks(model, args, epochs, perEpoch);
   model.stopTraining = false;
@@ -218,16 +225,15 @@ export async function fitDataset(
       }
       if (perEpoch === undefined) await current.close();
       const logs = averages(model.compiledMetrics, totals);
-      if (validation) {
-        const valLogs = Array.isArray(validation)
-          ? await model.evaluateLogs(
-              validation[0],
-              validation[1],
-              args.validationBatchSize ?? model.defaultBatchSize,
-            )
-          : await evaluateDatasetLogs(model, validation, args.validationBatches, `${op} (validationData)`);
-        for (const [key, value] of Object.entries(valLogs)) logs[`val_${key}`] = value;
+      let valLogs: Logs = {};
+      if (tensors) {
+        const batchSize = args.validationBatchSize ?? model.defaultBatchSize;
+        valLogs = await model.evaluateLogs(tensors[0], tensors[1], batchSize);
+      } else if (validationSet) {
+        const what = `${op} (validationData)`;
+        valLogs = await evaluateDatasetLogs(model, validationSet, args.validationBatches, what);
       }
+      for (const [key, value] of Object.entries(valLogs)) logs[`val_${key}`] = value;
       await each(callbacks, (cb) => cb.onEpochEnd?.(epoch, logs));
       recordEpoch(history, epoch, logs);
     }
