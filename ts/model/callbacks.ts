@@ -30,7 +30,7 @@ type Mode = 'auto' | 'min' | 'max';
 
 /** Tracks the best value of a monitored log entry. */
 class Monitor {
-  best: number;
+  private best: number;
   private readonly sign: number;
 
   constructor(
@@ -63,8 +63,11 @@ class Monitor {
 
   private warned = false;
 
+  /** Whether `value` improves on the best so far; if so, it becomes the best. */
   improves(value: number): boolean {
-    return this.sign * (value - this.best) > Math.abs(this.minDelta);
+    const better = this.sign * (value - this.best) > Math.abs(this.minDelta);
+    if (better) this.best = value;
+    return better;
   }
 }
 
@@ -109,7 +112,6 @@ export class EarlyStopping implements Callback {
     const value = this.monitor.read(logs, 'earlyStopping');
     if (!model || value === undefined) return;
     if (this.monitor.improves(value)) {
-      this.monitor.best = value;
       this.wait = 0;
       if (this.restoreBestWeights) this.bestWeights = model.snapshotWeights();
       return;
@@ -170,7 +172,6 @@ export class ReduceLROnPlateau implements Callback {
     logs.lr = model.optimizer.currentLearningRate;
     if (this.cooldownLeft > 0) this.cooldownLeft -= 1;
     if (this.monitor.improves(value)) {
-      this.monitor.best = value;
       this.wait = 0;
       return;
     }
@@ -236,7 +237,6 @@ export class ModelCheckpoint implements Callback {
     if (this.saveBestOnly) {
       const value = this.monitor.read(logs, 'modelCheckpoint');
       if (value === undefined || !this.monitor.improves(value)) return;
-      this.monitor.best = value;
     }
     await model.save(this.path.replaceAll('{epoch}', String(epoch + 1)));
     this.savedEpochs.push(epoch);
